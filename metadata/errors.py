@@ -1,0 +1,175 @@
+"""Every exception msgavail raises on purpose, in one place.
+
+The hierarchy::
+
+    MsgavailError                      anything msgavail reports to a user (CLI exit status 2)
+    ├── InputError                     a file the user gave cannot be used (path, line, column)
+    │   ├── SnapshotFormatError        a snapshot file fails the snapshot schema
+    │   └── PlanError                  a plan or batch file cannot be read
+    ├── UnknownNameError               a message or table name is not in the data (suggestions)
+    │   ├── UnknownMessageError
+    │   └── UnknownTableError
+    ├── ConfigError                    bad [tool.msgavail] settings or option values
+    ├── DataUnavailableError           no data for the request (e.g. no cached harvest for an org)
+    ├── CacheError                     the local cache cannot be read or written
+    ├── JournalError                   the offline journal cannot be read or written
+    └── WebAPIError                    talking to a Dataverse organization failed
+        ├── InsecureURLError           http:// to a host that is not loopback, or a malformed URL
+        ├── TransportError             connection refused, reset, timed out (after retries)
+        ├── AuthenticationError        401 / 403, or no token could be obtained
+        ├── NotFoundError              404
+        ├── ThrottledError             429 that outlasted the retry budget
+        └── ServerError                5xx that outlasted the retry budget, or another HTTP error
+
+Each class carries the context a user needs as attributes (``path``, ``line``, ``column``,
+``url``, ``status``, ``suggestions``); ``str(exc)`` is always one line that can be shown as is.
+Messages never contain an access token.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+__all__ = [
+    "AuthenticationError",
+    "CacheError",
+    "ConfigError",
+    "DataUnavailableError",
+    "InputError",
+    "InsecureURLError",
+    "JournalError",
+    "MsgavailError",
+    "NotFoundError",
+    "PlanError",
+    "ServerError",
+    "SnapshotFormatError",
+    "ThrottledError",
+    "TransportError",
+    "UnknownMessageError",
+    "UnknownNameError",
+    "UnknownTableError",
+    "WebAPIError",
+]
+
+
+class MsgavailError(Exception):
+    """Base class: a failure msgavail explains to its user in one line."""
+
+
+class InputError(MsgavailError, ValueError):
+    """A user-supplied file cannot be used; names the file, line and what was expected."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+    ) -> None:
+        self.message = message
+        self.path = path
+        self.line = line
+        self.column = column
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        where = self.path or "<input>"
+        if self.line is not None:
+            where += f":{self.line}"
+            if self.column is not None:
+                where += f":{self.column}"
+        return f"{where}: {self.message}"
+
+
+class SnapshotFormatError(InputError):
+    """A snapshot file is not valid JSON or does not match the snapshot schema."""
+
+
+class PlanError(InputError):
+    """A plan, $batch body or ExecuteMultiple request cannot be parsed."""
+
+
+class UnknownNameError(MsgavailError, LookupError):
+    """A name is not in the data; ``suggestions`` holds the nearest known names."""
+
+    kind: t.ClassVar[str] = "name"
+
+    def __init__(self, name: str, suggestions: t.Sequence[str] = (), *, detail: str = "") -> None:
+        self.name = name
+        self.suggestions = tuple(suggestions)
+        text = f"unknown {self.kind} {name!r}"
+        if detail:
+            text += f" {detail}"
+        if self.suggestions:
+            text += "; did you mean " + ", ".join(self.suggestions) + "?"
+        super().__init__(text)
+
+
+class UnknownMessageError(UnknownNameError):
+    """No message of that name in the data."""
+
+    kind = "message"
+
+
+class UnknownTableError(UnknownNameError):
+    """No table of that logical, schema or entity set name (or alias) in the data."""
+
+    kind = "table"
+
+
+class ConfigError(MsgavailError, ValueError):
+    """An option or ``[tool.msgavail]`` setting has a value msgavail cannot use."""
+
+
+class DataUnavailableError(MsgavailError):
+    """The requested data source has no data (for example, no cached harvest for an org)."""
+
+
+class CacheError(MsgavailError):
+    """The cache directory cannot be read or written."""
+
+
+class JournalError(MsgavailError):
+    """The offline journal cannot be read or written."""
+
+
+class WebAPIError(MsgavailError):
+    """A request to the Dataverse Web API failed; ``url`` and ``status`` say which and how."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        url: str | None = None,
+        status: int | None = None,
+        code: str | None = None,
+    ) -> None:
+        self.url = url
+        self.status = status
+        self.code = code
+        super().__init__(message)
+
+
+class InsecureURLError(WebAPIError, ValueError):
+    """The organization URL is malformed, or uses http:// for a host that is not loopback."""
+
+
+class TransportError(WebAPIError):
+    """The connection failed (refused, reset, timed out) after the retries allowed."""
+
+
+class AuthenticationError(WebAPIError):
+    """The server refused the credentials (401/403), or no token could be obtained."""
+
+
+class NotFoundError(WebAPIError):
+    """The resource does not exist (404)."""
+
+
+class ThrottledError(WebAPIError):
+    """Service protection limits (429) outlasted the retry budget."""
+
+
+class ServerError(WebAPIError):
+    """The server failed (5xx) after the retries allowed, or answered with another HTTP error."""

@@ -1,0 +1,214 @@
+"""Snapshot files: one JSON document holding a whole set of availability facts.
+
+The format (``"format": "msgavail-snapshot", "format_version": 1``) is described by
+``metadata/schemas/snapshot.schema.json``. The embedded published default is itself a snapshot
+file, read on the fast path (no schema validation: it is checked by the test suite); files a
+user names are validated against the schema before use.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import typing as t
+
+from metadata.errors import SnapshotFormatError
+from metadata.model import (
+    Availability,
+    CustomTableRule,
+    Message,
+    MessageFilter,
+    Snapshot,
+    Source,
+    Table,
+)
+
+FORMAT_NAME = "msgavail-snapshot"
+FORMAT_VERSION = 1
+SCHEMA_PATH = os.path.join(os.path.dirname(__file__), "schemas", "snapshot.schema.json")
+
+JSONDict = dict[str, t.Any]
+
+
+def _drop_none(d: JSONDict) -> JSONDict:
+    return {k: v for k, v in d.items() if v is not None}
+
+
+def to_dict(snapshot: Snapshot) -> JSONDict:
+    """The snapshot as a JSON-ready dict (stable key and row order, nulls left out)."""
+    src = snapshot.source
+    return {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "source": _drop_none(
+            {
+                "kind": "org" if src.kind == "snapshot" and src.org else src.kind,
+                "org": src.org,
+                "harvested_at": src.harvested_at,
+                "description": src.description or None,
+            }
+        ),
+        "messages": [
+            _drop_none(
+                {
+                    "name": m.name,
+                    "availability": m.availability.label,
+                    "is_private": m.is_private,
+                    "is_active": m.is_active,
+                    "category": m.category,
+                    "version": m.version,
+                    "id": m.id,
+                }
+            )
+            for m in snapshot.messages
+        ],
+        "filters": [
+            _drop_none(
+                {
+                    "message": f.message,
+                    "primary_table": f.primary,
+                    "secondary_table": f.secondary,
+                    "availability": f.availability.label,
+                    "custom_processing_step_allowed": f.custom_processing_step_allowed,
+                    "is_visible": f.is_visible,
+                    "version": f.version,
+                    "id": f.id,
+                }
+            )
+            for f in snapshot.filters
+        ],
+        "tables": [_drop_none(tb._asdict()) for tb in snapshot.tables],
+        "custom_table_rules": [
+            {
+                "message": r.message,
+                "ownerships": list(r.ownerships),
+                "message_availability": r.message_availability.label,
+                "filter_availability": r.filter_availability.label,
+            }
+            for r in snapshot.custom_rules
+        ],
+    }
+
+
+def dumps(snapshot: Snapshot, *, compact: bool = False) -> str:
+    if compact:
+        return json.dumps(to_dict(snapshot), separators=(",", ":"), ensure_ascii=False)
+    return json.dumps(to_dict(snapshot), indent=1, ensure_ascii=False) + "\n"
+
+
+def _lower(name: t.Any) -> str | None:
+    # Dataverse writes "none" (or nothing) for "no table" in primary/secondaryobjecttypecode.
+    if not name or str(name).lower() == "none":
+        return None
+    return str(name).lower()
+
+
+def from_dict(data: JSONDict, *, source: Source | None = None) -> Snapshot:
+    """Build a Snapshot from an already-validated dict; ``source`` overrides the file's own."""
+    if source is None:
+        s = data.get("source", {})
+        source = Source(
+            kind=s.get("kind", "snapshot"),
+            org=s.get("org"),
+            harvested_at=s.get("harvested_at"),
+            description=s.get("description", ""),
+        )
+    parse = Availability.parse
+    messages = [
+        Message(
+            name=m["name"],
+            availability=parse(m["availability"]),
+            is_private=m.get("is_private", False),
+            is_active=m.get("is_active", True),
+            category=m.get("category"),
+            version=m.get("version"),
+            id=m.get("id"),
+        )
+        for m in data["messages"]
+    ]
+    filters = [
+        MessageFilter(
+            message=f["message"],
+            primary=_lower(f.get("primary_table")),
+            secondary=_lower(f.get("secondary_table")),
+            availability=parse(f["availability"]),
+            custom_processing_step_allowed=f.get("custom_processing_step_allowed"),
+            is_visible=f.get("is_visible"),
+            version=f.get("version"),
+            id=f.get("id"),
+        )
+        for f in data["filters"]
+    ]
+    tables = [
+        Table(**{**tb, "logical_name": tb["logical_name"].lower()}) for tb in data.get("tables", ())
+    ]
+    rules = [
+        CustomTableRule(
+            message=r["message"],
+            ownerships=tuple(r["ownerships"]),
+            message_availability=parse(r["message_availability"]),
+            filter_availability=parse(r["filter_availability"]),
+        )
+        for r in data.get("custom_table_rules", ())
+    ]
+    return Snapshot(messages, filters, tables, rules, source=source)
+
+
+def load_schema() -> JSONDict:
+    with open(SCHEMA_PATH, encoding="utf-8") as fh:
+        schema: JSONDict = json.load(fh)
+    return schema
+
+
+def validate(data: t.Any, *, path: str) -> None:
+    """Raise SnapshotFormatError naming the first place ``data`` breaks the snapshot schema."""
+    import jsonschema  # lazy: only files a user names are validated
+
+    validator = jsonschema.Draft202012Validator(load_schema())
+    error = jsonschema.exceptions.best_match(validator.iter_errors(data))
+    if error is None:
+        return
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
+    raise SnapshotFormatError(
+        f"not a valid msgavail snapshot: at {where.lstrip('.') or 'the top level'}: "
+        f"{error.message}",
+        path=path,
+    )
+
+
+def read(path: str | os.PathLike[str]) -> Snapshot:
+    """Read and validate a snapshot file; the result's source kind is "snapshot"."""
+    p = os.fspath(path)
+    try:
+        with open(p, encoding="utf-8") as fh:
+            text = fh.read()
+    except OSError as exc:
+        raise SnapshotFormatError(f"cannot read snapshot: {exc.strerror}", path=p) from exc
+    except UnicodeDecodeError as exc:
+        raise SnapshotFormatError("snapshot is not UTF-8 text", path=p) from exc
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SnapshotFormatError(
+            f"invalid JSON: {exc.msg}", path=p, line=exc.lineno, column=exc.colno
+        ) from exc
+    validate(data, path=p)
+    s = data["source"]
+    source = Source(
+        kind="snapshot",
+        org=s.get("org"),
+        harvested_at=s.get("harvested_at"),
+        description=s.get("description", ""),
+        path=p,
+    )
+    try:
+        return from_dict(data, source=source)
+    except (ValueError, TypeError) as exc:  # schema-valid but inconsistent (e.g. bad table key)
+        raise SnapshotFormatError(f"not a valid msgavail snapshot: {exc}", path=p) from exc
+
+
+def write(snapshot: Snapshot, path: str | os.PathLike[str]) -> None:
+    """Write atomically: a reader sees the old file or the new one, never half of one."""
+    from metadata.fsutil import atomic_write_text
+
+    atomic_write_text(os.fspath(path), dumps(snapshot))

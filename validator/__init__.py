@@ -1,0 +1,65 @@
+"""msgavail's decisions: names, the rules engine, the linter, the executor and the CLI.
+
+The public library surface is re-exported here::
+
+    import validator
+    verdict = validator.check("Create", "queue")      # published default
+    if not verdict.available:
+        raise SystemExit(verdict.reason)
+"""
+
+from metadata import __version__
+from metadata.errors import (
+    AuthenticationError,
+    CacheError,
+    ConfigError,
+    DataUnavailableError,
+    InputError,
+    InsecureURLError,
+    JournalError,
+    MsgavailError,
+    NotFoundError,
+    PlanError,
+    ServerError,
+    SnapshotFormatError,
+    ThrottledError,
+    TransportError,
+    UnknownMessageError,
+    UnknownNameError,
+    UnknownTableError,
+    WebAPIError,
+)
+from metadata.model import Availability, Mode, Snapshot, Source
+from validator.api import check, default_engine, load_engine
+from validator.engine import Engine, Verdict
+
+__all__ = [
+    "AuthenticationError",
+    "Availability",
+    "CacheError",
+    "ConfigError",
+    "DataUnavailableError",
+    "Engine",
+    "InputError",
+    "InsecureURLError",
+    "JournalError",
+    "Mode",
+    "MsgavailError",
+    "NotFoundError",
+    "PlanError",
+    "ServerError",
+    "Snapshot",
+    "SnapshotFormatError",
+    "Source",
+    "ThrottledError",
+    "TransportError",
+    "UnknownMessageError",
+    "UnknownNameError",
+    "UnknownTableError",
+    "Verdict",
+    "WebAPIError",
+    "__version__",
+    "check",
+    "default_engine",
+    "load_engine",
+]

@@ -1,0 +1,314 @@
+"""The rules engine: does message M on table P (and secondary S) run offline, online, both?
+
+The verdict follows DESIGN.md §1: resolve names; choose the filter row for (M, P, S), else
+(M, P, none) when no S is given, else M's table-less row; offline needs Client or All in both
+``SdkMessage.Availability`` and ``SdkMessageFilter.Availability``, online needs Server or All.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from metadata.errors import ConfigError
+from metadata.model import (
+    MODES,
+    Availability,
+    Message,
+    MessageFilter,
+    Mode,
+    Snapshot,
+    Source,
+)
+from validator.names import NameResolver
+
+Basis = t.Literal[
+    "filter",  # the (message, table[, secondary]) row
+    "table-less filter",  # the message's row with no primary table: applies to every table
+    "message",  # no table given: the message-level answer
+    "custom-table rule",  # the published rule for custom tables by ownership
+    "no filter",  # no row at all: the pair is unsupported
+]
+
+_MSG_COL = "SdkMessage.Availability"
+_FLT_COL = "SdkMessageFilter.Availability"
+_OWNERSHIP_WORDS = {
+    "user": "UserOwned",
+    "userowned": "UserOwned",
+    "organization": "OrganizationOwned",
+    "org": "OrganizationOwned",
+    "organizationowned": "OrganizationOwned",
+}
+
+
+class Verdict(t.NamedTuple):
+    """The answer for one (message, table, secondary, mode); fields match the JSON contract."""
+
+    message: str
+    table: str | None
+    secondary_table: str | None
+    mode: Mode
+    available: bool
+    offline: bool
+    online: bool
+    supported: bool
+    message_availability: str | None
+    filter_availability: str | None
+    reason: str
+    source: Source
+    basis: Basis
+    exceptions: tuple[str, ...] = ()
+    """Message-level answers: the tables whose filter excludes the mode."""
+    determinate: bool = True
+    """False when a custom table's unknown ownership decides the answer."""
+
+    def to_json(self) -> dict[str, t.Any]:
+        d = self._asdict()
+        d["source"] = self.source.to_json()
+        d["exceptions"] = list(self.exceptions)
+        return d
+
+
+def normalize_ownership(value: str | None) -> str | None:
+    if value is None:
+        return None
+    found = _OWNERSHIP_WORDS.get(value.strip().lower().replace("-", "").replace("_", ""))
+    if found is None:
+        raise ConfigError(f"unknown ownership {value!r}: expected user or organization")
+    return found
+
+
+def _label(av: Availability | None) -> str | None:
+    return None if av is None else av.label
+
+
+class Engine:
+    """Answers availability questions from one Snapshot. Build once, call ``check`` often."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot
+        self.names = NameResolver(snapshot)
+
+    @property
+    def source(self) -> Source:
+        return self.snapshot.source
+
+    def check(
+        self,
+        message: str,
+        table: str | None = None,
+        secondary: str | None = None,
+        mode: Mode = "offline",
+        *,
+        ownership: str | None = None,
+    ) -> Verdict:
+        """Decide one question. Raises UnknownNameError for names not in the data."""
+        if mode not in MODES:
+            raise ConfigError(f"unknown mode {mode!r}: expected offline or online")
+        msg = self._message(message)
+        if table is None and secondary is None:
+            return self._message_level(msg, mode)
+        if table is None:
+            raise ConfigError("a secondary table needs a primary table")
+        primary, custom = self._table(table)
+        second = self.names.table(secondary) if secondary is not None else None
+        snap = self.snapshot
+
+        if second is not None:
+            row = snap.filter(msg.name, primary, second)
+        else:
+            row = snap.filter(msg.name, primary, None)
+        if row is not None:
+            return self._from_row(msg, row, primary, second, mode, "filter")
+        tableless = snap.filter(msg.name, None, None)
+        if tableless is not None:
+            return self._from_row(msg, tableless, primary, second, mode, "table-less filter")
+        if custom or self._is_custom_without_filters(primary):
+            return self._custom(msg, primary, second, mode, normalize_ownership(ownership))
+        what = f"{primary}" + (f" with secondary table {second}" if second else "")
+        return self._verdict(
+            msg, primary, second, mode, None, "no filter", offline=False, online=False,
+            supported=False,
+            reason=f"{msg.name} has no SdkMessageFilter row for {what}: "
+            "the pair is not supported online or offline",
+        )  # fmt: skip
+
+    # -- pieces ------------------------------------------------------------------------------
+    def _message(self, name: str) -> Message:
+        canonical = self.names.message(name)
+        found = self.snapshot.message(canonical)
+        assert found is not None  # the resolver only returns names the snapshot holds
+        return found
+
+    def _table(self, name: str) -> tuple[str, bool]:
+        """(logical name, presumed custom). Custom-looking unknown names pass in the default."""
+        found = self.names.lookup_table(name)
+        if found is not None:
+            return found, False
+        if self.names.is_presumed_custom(name):
+            return name.strip().lower(), True
+        return self.names.table(name), False  # raises with suggestions
+
+    def _is_custom_without_filters(self, logical: str) -> bool:
+        tb = self.snapshot.table(logical)
+        return (
+            tb is not None
+            and tb.is_custom
+            and bool(self.snapshot.custom_rules)
+            and not self.snapshot.has_filters_for_table(logical)
+        )
+
+    def _verdict(
+        self,
+        msg: Message,
+        table: str | None,
+        secondary: str | None,
+        mode: Mode,
+        filter_av: Availability | None,
+        basis: Basis,
+        *,
+        offline: bool,
+        online: bool,
+        supported: bool,
+        reason: str,
+        exceptions: tuple[str, ...] = (),
+        determinate: bool = True,
+        message_av: Availability | None = None,
+    ) -> Verdict:
+        return Verdict(
+            message=msg.name,
+            table=table,
+            secondary_table=secondary,
+            mode=mode,
+            available=offline if mode == "offline" else online,
+            offline=offline,
+            online=online,
+            supported=supported,
+            message_availability=_label(message_av or msg.availability),
+            filter_availability=_label(filter_av),
+            reason=f"{reason} [{self.snapshot.source.describe()}]",
+            source=self.snapshot.source,
+            basis=basis,
+            exceptions=exceptions,
+            determinate=determinate,
+        )
+
+    def _from_row(
+        self,
+        msg: Message,
+        row: MessageFilter,
+        table: str | None,
+        secondary: str | None,
+        mode: Mode,
+        basis: Basis,
+    ) -> Verdict:
+        return self._decide(msg, msg.availability, row.availability, table, secondary, mode, basis)
+
+    def _decide(
+        self,
+        msg: Message,
+        msg_av: Availability,
+        flt_av: Availability,
+        table: str | None,
+        secondary: str | None,
+        mode: Mode,
+        basis: Basis,
+        note: str = "",
+    ) -> Verdict:
+        offline = msg_av.allows("offline") and flt_av.allows("offline")
+        online = msg_av.allows("online") and flt_av.allows("online")
+        available = offline if mode == "offline" else online
+        subject = msg.name + (f" on {table}" if table else "")
+        if secondary:
+            subject += f" with {secondary}"
+        if available:
+            why = f"{_MSG_COL} = {msg_av.label} and {_FLT_COL} = {flt_av.label}"
+            text = f"{subject} is available {mode}: {why}"
+        elif not msg_av.allows(mode):
+            text = f"{subject} is not available {mode}: {_MSG_COL} = {msg_av.label}"
+        else:
+            text = (
+                f"{subject} is not available {mode}: {_FLT_COL} = {flt_av.label} "
+                f"(the message itself is {msg_av.label})"
+            )
+        if basis == "table-less filter" and table:
+            text += " (the message is not bound to a table, so its table-less row applies)"
+        return self._verdict(
+            msg, table, secondary, mode, flt_av, basis, offline=offline, online=online,
+            supported=True, reason=text + note, message_av=msg_av,
+        )  # fmt: skip
+
+    def _message_level(self, msg: Message, mode: Mode) -> Verdict:
+        rows = self.snapshot.filters_for(msg.name)
+        tableless = self.snapshot.filter(msg.name, None, None)
+        if tableless is not None and len(rows) == 1:
+            return self._from_row(msg, tableless, None, None, mode, "table-less filter")
+        exceptions = tuple(
+            sorted({f.primary for f in rows if f.primary and not f.availability.allows(mode)})
+        )
+        offline = msg.availability.allows("offline")
+        online = msg.availability.allows("online")
+        available = offline if mode == "offline" else online
+        head = f"{msg.name} is {'' if available else 'not '}available {mode}: "
+        head += f"{_MSG_COL} = {msg.availability.label}"
+        if available and exceptions:
+            shown = ", ".join(exceptions[:8])
+            more = f" and {len(exceptions) - 8} more" if len(exceptions) > 8 else ""
+            head += (
+                f", except for {len(exceptions)} tables where {_FLT_COL} excludes it: {shown}{more}"
+            )
+        return self._verdict(
+            msg, None, None, mode, None, "message", offline=offline, online=online,
+            supported=bool(rows), reason=head, exceptions=exceptions if available else (),
+        )  # fmt: skip
+
+    def _custom(
+        self,
+        msg: Message,
+        table: str,
+        secondary: str | None,
+        mode: Mode,
+        ownership: str | None,
+    ) -> Verdict:
+        rule = self.snapshot.custom_rule(msg.name)
+        tb = self.snapshot.table(table)
+        if ownership is None and tb is not None:
+            ownership = tb.ownership
+        if rule is None:
+            return self._verdict(
+                msg, table, secondary, mode, None, "custom-table rule", offline=False,
+                online=False, supported=False,
+                reason=f"{msg.name} is not supported for custom tables such as {table}",
+            )  # fmt: skip
+        scope = " and ".join(
+            {"UserOwned": "user-owned", "OrganizationOwned": "organization-owned"}[o]
+            for o in rule.ownerships
+        )
+        note = f" (custom table: the published rule for {scope} custom tables applies)"
+        if ownership is None and len(rule.ownerships) < 2:
+            # Supported for one ownership, unsupported for the other: answer only what both
+            # agree on, and say the rest depends on ownership.
+            allowed = rule.message_availability.allows(mode)
+            allowed = allowed and rule.filter_availability.allows(mode)
+            text = (
+                f"{msg.name} on custom table {table} depends on its ownership: only {scope} "
+                f"custom tables support it ({_MSG_COL} = {rule.message_availability.label}, "
+                f"{_FLT_COL} = {rule.filter_availability.label}); "
+                "pass the table's ownership to decide"
+            )
+            return self._verdict(
+                msg, table, secondary, mode, rule.filter_availability, "custom-table rule",
+                offline=False, online=False, supported=False, reason=text,
+                determinate=not allowed, message_av=rule.message_availability,
+            )  # fmt: skip
+        if ownership is not None and ownership not in rule.ownerships:
+            owned = {"UserOwned": "user-owned", "OrganizationOwned": "organization-owned"}
+            return self._verdict(
+                msg, table, secondary, mode, None, "custom-table rule", offline=False,
+                online=False, supported=False,
+                reason=f"{msg.name} applies only to {scope} custom tables; {table} is "
+                f"{owned.get(ownership, ownership)}",
+            )  # fmt: skip
+        return self._decide(
+            msg, rule.message_availability, rule.filter_availability, table, secondary, mode,
+            "custom-table rule", note,
+        )  # fmt: skip

@@ -161,7 +161,7 @@ def _org_snapshot() -> Snapshot:
             Table("account", "Account", "accounts"),
             Table(
                 "new_project", "new_Project", "new_projects", ownership="UserOwned", is_custom=True
-            ),  # fmt: skip
+            ),
         ],
         source=Source(
             "org", org="https://contoso.crm.dynamics.com", harvested_at="2026-11-25T10:00:00Z"
@@ -209,7 +209,7 @@ def test_custom_rule_applies_to_known_custom_table_without_filters() -> None:
             CustomTableRule(
                 "Create", ("UserOwned", "OrganizationOwned"), Availability.ALL, Availability.SERVER
             )
-        ],  # fmt: skip
+        ],
         source=Source("published"),
     )
     v = Engine(snap).check("Create", "new_thing")

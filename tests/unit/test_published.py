@@ -68,7 +68,7 @@ def test_generator_script_runs(tmp_path) -> None:  # type: ignore[no-untyped-def
             sys.executable,
             "-c",
             "from scripts.build_published_default import generate; print(len(generate()))",
-        ],  # fmt: skip
+        ],
         cwd=published_csv.ROOT,
         capture_output=True,
         text=True,

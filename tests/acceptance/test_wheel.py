@@ -47,7 +47,7 @@ def test_wheel_installs_and_checks(tmp_path) -> None:  # type: ignore[no-untyped
     data = json.loads(out.stdout)
     assert data["available"] is False and data["filter_availability"] == "Server"
     where = subprocess.run(
-        [str(vpy), "-c", "import validator, metadata; print(validator.__file__, metadata.__file__)"],
+        [str(vpy), "-c", "import validator, metadata as m; print(validator.__file__, m.__file__)"],
         capture_output=True, text=True, cwd=tmp_path, env=env, check=True,
     ).stdout  # fmt: skip
     assert ROOT not in where and str(venv) in where

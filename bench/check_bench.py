@@ -30,7 +30,9 @@ def bench_library(repeats: int) -> tuple[float, float]:
     snap = published.load()
     engine = Engine(snap)
     pairs = [(f.message, f.primary, f.secondary) for f in snap.filters]
-    plain = {(m.lower(), p or "", s or ""): f for f, (m, p, s) in zip(snap.filters, pairs)}
+    plain = {
+        (m.lower(), p or "", s or ""): f for f, (m, p, s) in zip(snap.filters, pairs, strict=True)
+    }
     keys = [(m.lower(), p or "", s or "") for m, p, s in pairs]
     check_times, dict_times = [], []
     for _ in range(repeats):

@@ -87,6 +87,7 @@ class Engine:
     def __init__(self, snapshot: Snapshot) -> None:
         self.snapshot = snapshot
         self.names = NameResolver(snapshot)
+        self._where = f" [{snapshot.source.describe()}]"  # every reason ends with its source
 
     @property
     def source(self) -> Source:
@@ -185,7 +186,7 @@ class Engine:
             supported=supported,
             message_availability=_label(message_av or msg.availability),
             filter_availability=_label(filter_av),
-            reason=f"{reason} [{self.snapshot.source.describe()}]",
+            reason=reason + self._where,
             source=self.snapshot.source,
             basis=basis,
             exceptions=exceptions,

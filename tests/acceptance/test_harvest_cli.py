@@ -274,3 +274,13 @@ def test_a_file_that_fails_the_schema_is_refused(tmp_path, capsys):
     for args in (["snapshot", "show", str(bad)], ["check", "X", "--snapshot", str(bad)]):
         r = run_cli(args, capsys)
         assert r.exit_code == 2 and "not a valid msgavail snapshot" in r.stderr
+
+
+def test_progress_only_on_request_or_terminal(start_emulator, cache_dir, token_env, capsys):
+    emu = start_emulator(max_page_size=20)
+    quiet = run_cli(["harvest", "--org", emu.url], capsys)  # stderr is not a terminal here
+    assert quiet.exit_code == 0 and quiet.stderr == ""
+    shown = run_cli(["harvest", "--org", emu.url, "--force", "--progress"], capsys)
+    assert shown.exit_code == 0
+    assert "harvesting sdkmessagefilters: 80 rows" in shown.stderr
+    assert "harvesting" not in shown.stdout

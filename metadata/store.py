@@ -123,7 +123,12 @@ class Store:
 
     def cached_snapshot(self, org: str) -> Snapshot:
         """The org's cached snapshot; DataUnavailableError when it was never harvested."""
-        cached = self.get(org)
+        opened_here = self._cache is None
+        try:
+            cached = self.get(org)
+        finally:
+            if opened_here:  # a one-shot read (check/lint --org): do not keep SQLite open
+                self.close()
         if cached is None:
             from metadata.orgurl import normalize_org_url
 

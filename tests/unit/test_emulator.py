@@ -105,3 +105,20 @@ def test_filter_syntax_errors_are_query_errors():
         q.parse_filter("a eq")
     with pytest.raises(q.QueryError):
         q.parse_filter("(a eq 1")
+
+
+def test_lost_acknowledgement_processes_then_drops(emulator):
+    seen = []
+
+    def handler(request):
+        seen.append(request.json())
+        from fixtures.emulator.server import Response
+
+        return Response(204, [])
+
+    emulator.router.add("POST", "contoso_Recalculate", handler)
+    emulator.faults.lose_response(path="contoso_Recalculate", method="POST")
+    with pytest.raises(httpx.RemoteProtocolError):
+        httpx.post(emulator.api_url + "contoso_Recalculate", json={"n": 1}, headers=AUTH)
+    assert seen == [{"n": 1}]
+    assert emulator.requests("contoso_Recalculate")[0].fault == "lost_ack"

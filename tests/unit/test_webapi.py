@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import urllib.parse
+import itertools
 
+import httpx
 import pytest
 
 from fixtures.emulator.server import json_response
@@ -35,20 +36,38 @@ def client_for(emu, *, token=EMULATOR_TOKEN, sleeps=None, **kw):
     )
 
 
+class RecordingTransport(httpx.HTTPTransport):
+    """A real HTTP transport that also keeps what was sent and received."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.exchanges: list[tuple[httpx.Request, httpx.Response]] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = super().handle_request(request)
+        response.read()
+        self.exchanges.append((request, response))
+        return response
+
+
 def test_pages_follow_next_link_verbatim_with_the_same_preference(start_emulator):
     emu = start_emulator(max_page_size=9)
-    with client_for(emu, page_size=25) as client:
+    transport = RecordingTransport()
+    with client_for(emu, page_size=25, transport=transport) as client:
         pages = list(client.iter_pages("sdkmessagefilters", [("$select", "availability")]))
     rows = [r for page in pages for r in page]
     assert len(rows) == emu.store.counts()["sdkmessagefilters"]
     assert len({r["sdkmessagefilterid"] for r in rows}) == len(rows)
     assert [len(p) for p in pages[:-1]] == [9] * (len(pages) - 1)
-    logged = emu.requests("sdkmessagefilters")
-    assert len(logged) == len(pages)
-    # each follow-up request is exactly the previous response's nextLink
-    for req in logged[1:]:
-        params = urllib.parse.parse_qs(req.query)
-        assert params["$select"] == ["availability"] and "$skiptoken" in params
+    assert len(transport.exchanges) == len(pages) > 2
+    for (_, response), (next_request, _) in itertools.pairwise(transport.exchanges):
+        assert str(next_request.url) == response.json()["@odata.nextLink"]  # byte for byte
+    for request, response in transport.exchanges:
+        assert request.headers["Prefer"] == "odata.maxpagesize=25"
+        assert response.headers["Preference-Applied"] == "odata.maxpagesize=9"
+        assert request.headers["OData-Version"] == "4.0"
+        assert request.headers["OData-MaxVersion"] == "4.0"
+        assert request.headers["Accept"] == "application/json"
 
 
 def test_429_waits_retry_after_seconds(emulator):

@@ -122,3 +122,31 @@ def test_lost_acknowledgement_processes_then_drops(emulator):
         httpx.post(emulator.api_url + "contoso_Recalculate", json={"n": 1}, headers=AUTH)
     assert seen == [{"n": 1}]
     assert emulator.requests("contoso_Recalculate")[0].fault == "lost_ack"
+
+
+def test_preferences_in_several_headers_or_one(emulator):
+    url = emulator.api_url + "sdkmessagefilters?$select=availability&$count=true"
+    annotations = 'odata.include-annotations="OData.Community.Display.V1.FormattedValue"'
+    two = httpx.get(
+        url,
+        headers=[
+            ("Authorization", AUTH["Authorization"]),
+            ("Prefer", "odata.maxpagesize=3"),
+            ("Prefer", annotations),
+        ],
+    )
+    one = get(
+        emulator, url[len(emulator.api_url) :], {"Prefer": f"odata.maxpagesize=3,{annotations}"}
+    )
+    for r in (two, one):
+        assert r.headers.get_list("Preference-Applied") == ["odata.maxpagesize=3", annotations]
+        assert len(r.json()["value"]) == 3
+    row = get(
+        emulator,
+        "sdkmessagefilters?$select=_sdkmessageid_value&$top=1",
+        {"Prefer": annotations},
+    ).json()["value"][0]
+    assert "_sdkmessageid_value@OData.Community.Display.V1.FormattedValue" in row
+    assert list(row).index("_sdkmessageid_value@OData.Community.Display.V1.FormattedValue") < list(
+        row
+    ).index("_sdkmessageid_value")

@@ -284,3 +284,12 @@ def test_progress_only_on_request_or_terminal(start_emulator, cache_dir, token_e
     assert shown.exit_code == 0
     assert "harvesting sdkmessagefilters: 80 rows" in shown.stderr
     assert "harvesting" not in shown.stdout
+
+
+def test_bad_options_are_usage_errors(cache_dir, capsys):
+    r = run_cli(["harvest", "--org", "https://contoso.crm.dynamics.com", "--ttl", "soon"], capsys)
+    assert r.exit_code == 2 and "not a duration" in r.stderr
+    r = run_cli(["harvest", "--org", "http://contoso.crm.dynamics.com"], capsys)
+    assert r.exit_code == 2 and "loopback" in r.stderr
+    r = run_cli(["harvest"], capsys)
+    assert r.exit_code == 2 and "--org" in r.stderr

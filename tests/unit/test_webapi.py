@@ -174,3 +174,18 @@ def test_next_link_to_another_host_is_refused(emulator):
 def test_http_is_refused_for_remote_hosts():
     with pytest.raises(InsecureURLError, match="loopback"):
         WebAPIClient("http://contoso.crm.dynamics.com", StaticToken("t"))
+
+
+def test_retry_after_forms(emulator):
+    import email.utils
+    import time
+
+    client = client_for(emulator)
+    in_a_minute = email.utils.formatdate(time.time() + 60, usegmt=True)
+    cases = {"7": 7.0, "0.5": 0.5, in_a_minute: 60.0, "100000": 300.0}
+    for header, expected in cases.items():
+        response = httpx.Response(429, headers={"Retry-After": header})
+        assert client._retry_after(response, 0) == pytest.approx(expected, abs=1.5)
+    no_header = client._retry_after(httpx.Response(429), 2)  # backs off as for a 5xx
+    assert 1.0 <= no_header <= 2.0
+    client.close()

@@ -50,7 +50,7 @@ def _text(el: t.Any | None) -> str | None:
 
 
 def _parser() -> t.Any:
-    from lxml import etree
+    from lxml import etree  # type: ignore[import-untyped, unused-ignore]
 
     return etree.XMLParser(
         resolve_entities=False,
@@ -69,7 +69,7 @@ def _position(raw: bytes, offset: int) -> tuple[int, int]:
 
 
 def _parse(raw: bytes, path: str) -> t.Any:
-    from lxml import etree
+    from lxml import etree  # type: ignore[import-untyped, unused-ignore]
 
     m = _DOCTYPE.search(raw)
     if m is not None:
@@ -82,8 +82,8 @@ def _parse(raw: bytes, path: str) -> t.Any:
     try:
         return etree.fromstring(raw, _parser())
     except etree.XMLSyntaxError as exc:
-        line, col = exc.position if exc.position else (None, None)
-        msg = re.sub(r",? line \d+(?:, column \d+)?\s*$", "", str(exc.msg or exc))
+        line, col = exc.position if exc.position else (1, 1)
+        msg = re.sub(r",?\s*line \d+(?:, column \d+)?\s*$", "", str(exc.msg or exc))
         raise PlanError(f"invalid XML: {msg}", path=path, line=line, column=col) from None
 
 

@@ -83,7 +83,7 @@ def _parse(raw: bytes, path: str) -> t.Any:
         return etree.fromstring(raw, _parser())
     except etree.XMLSyntaxError as exc:
         line, col = exc.position if exc.position else (1, 1)
-        msg = re.sub(r",?\s*line \d+(?:, column \d+)?\s*$", "", str(exc.msg or exc))
+        msg = re.sub(r"(?:,?\s*line \d+)?,?\s*line \d+(?:, column \d+)?\s*$", "", str(exc.msg or exc))
         raise PlanError(f"invalid XML: {msg}", path=path, line=line, column=col) from None
 
 

@@ -21,6 +21,7 @@ _DOCTYPE = re.compile(rb"<!DOCTYPE|<!ENTITY", re.IGNORECASE)
 _GUID = re.compile(
     r"^\{?[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}?$"
 )
+_LIBXML_POSITION = re.compile(r"(?:,?\s*line \d+)?,?\s*line \d+(?:, column \d+)?\s*$")
 _EMPTY_GUID = "00000000-0000-0000-0000-000000000000"
 _TABLE_PARAMETERS = ("Target", "EntityMoniker", "Query", "EntityName", "Entity")
 
@@ -83,7 +84,7 @@ def _parse(raw: bytes, path: str) -> t.Any:
         return etree.fromstring(raw, _parser())
     except etree.XMLSyntaxError as exc:
         line, col = exc.position if exc.position else (1, 1)
-        msg = re.sub(r"(?:,?\s*line \d+)?,?\s*line \d+(?:, column \d+)?\s*$", "", str(exc.msg or exc))
+        msg = _LIBXML_POSITION.sub("", str(exc.msg or exc))
         raise PlanError(f"invalid XML: {msg}", path=path, line=line, column=col) from None
 
 

@@ -66,7 +66,7 @@ def iter_json(text: str, path: str) -> t.Iterator[Operation]:
     end = len(text)
     i = _skip(text, 0)
     if i >= end:
-        raise _json_error(path, lines, i, "the file is empty (expected a plan object)")
+        raise _json_error(path, lines, 0, "the file is empty (expected a plan object)")
     if text[i] != "{":
         try:
             doc, _ = decoder.raw_decode(text, i)
@@ -77,6 +77,7 @@ def iter_json(text: str, path: str) -> t.Iterator[Operation]:
         raise PlanError(document_problem(doc) or "not a plan", path=path, line=1, column=1)
     top: dict[str, t.Any] = {}
     ops_seen = False
+    ops_pos = 0
     index = 0
     i = _skip(text, i + 1)
     if i < end and text[i] == "}":
@@ -93,6 +94,8 @@ def iter_json(text: str, path: str) -> t.Iterator[Operation]:
             if i >= end or text[i] != ":":
                 raise _json_error(path, lines, i, "expected ':' after a property name")
             i = _skip(text, i + 1)
+            if key == "operations":
+                ops_pos = i
             if key == "operations" and i < end and text[i] == "[":
                 if ops_seen:
                     raise _json_error(path, lines, i, 'duplicate "operations"')
@@ -141,7 +144,8 @@ def iter_json(text: str, path: str) -> t.Iterator[Operation]:
         raise _json_error(path, lines, i, "extra data after the plan object")
     problem = document_problem(top)
     if problem:
-        raise PlanError(problem, path=path, line=1, column=1)
+        line, col = lines.at(ops_pos) if problem.startswith('"operations"') else (1, 1)
+        raise PlanError(problem, path=path, line=line, column=col)
 
 
 def _yaml_loader() -> t.Any:
@@ -193,8 +197,11 @@ def iter_yaml(text: str, path: str) -> t.Iterator[Operation]:
         loader.dispose()
     problem = document_problem(doc)
     if problem:
-        line = root.start_mark.line + 1 if root is not None else 1
-        col = root.start_mark.column + 1 if root is not None else 1
+        where = root
+        if problem.startswith('"operations"') and root is not None:
+            where = next(v for k, v in root.value if k.value == "operations")
+        line = where.start_mark.line + 1 if where is not None else 1
+        col = where.start_mark.column + 1 if where is not None else 1
         raise PlanError(problem, path=path, line=line, column=col)
     assert isinstance(doc, dict)
     op_nodes: list[t.Any] = []

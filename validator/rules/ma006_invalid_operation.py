@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typing as t
 
-from validator.plan import Operation
+from validator.plan import Operation, reference_label
 from validator.rules.base import Context, Rule
 
 
@@ -13,6 +13,8 @@ def check(op: Operation, ctx: Context) -> t.Iterator[str]:
     if op.problems:
         return
     res = ctx.resolve(op)
+    if op.scope is not None and reference_label(op.id) is not None:
+        return  # a $batch URL naming an unknown Content-ID: MA008 says so, not "add table"
     if res is not None and res.needs_table is not None:
         yield f'{res.needs_table} is bound to a table: add "table"'
 

@@ -14,11 +14,8 @@ def check(op: Operation, ctx: Context) -> t.Iterator[str]:
         if ref in defined:
             continue
         what = "Content-ID" if op.scope is not None else "label"
-        where = ctx.all_labels.get(ref, "")
-        if ref in ctx.all_labels and where == op.scope:
-            yield f"${ref} refers to {what} {ref!r} before the operation that defines it"
-        elif ref in ctx.all_labels:
-            yield f"${ref} refers to {what} {ref!r} defined in another changeset"
+        if ref in ctx.all_labels:
+            yield f"${ref} refers to {what} {ref!r}, which is defined in another changeset"
         else:
             yield f"${ref} refers to {what} {ref!r}, which no earlier operation defines"
 
@@ -32,7 +29,7 @@ RULE = Rule(
     "$n Content-ID reference in a $batch URL or body, must name an operation earlier in the "
     "file (in a $batch body: earlier in the same changeset, as the Web API requires).",
     example='{"message": "Update", "table": "account", "id": "$acct"} before the Create '
-    "labelled \"acct\"  ->  MA008 $acct refers to label 'acct' before the operation that "
-    "defines it",
+    "labelled \"acct\"  ->  MA008 $acct refers to label 'acct', which no earlier operation "
+    "defines",
     check=check,
 )

@@ -43,7 +43,7 @@ H = "2b6c1d9e-1111-4f5e-9a7b-000000000002"
     [
         ("POST /api/data/v9.2/accounts HTTP/1.1\n\n{}", "Create", "account", None),
         (
-            f"POST https://x.crm.dynamics.com/api/data/v9.2/contacts HTTP/1.1",
+            "POST https://x.crm.dynamics.com/api/data/v9.2/contacts HTTP/1.1",
             "Create",
             "contact",
             None,

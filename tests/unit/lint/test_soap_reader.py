@@ -38,7 +38,8 @@ def envelope(*requests: str) -> str:
 
 
 def param(key: str, value: str) -> str:
-    return f"<a:KeyValuePairOfstringanyType><b:key>{key}</b:key>{value}</a:KeyValuePairOfstringanyType>"
+    pair = "a:KeyValuePairOfstringanyType"
+    return f"<{pair}><b:key>{key}</b:key>{value}</{pair}>"
 
 
 def request(name: str | None, *params: str, typed: str = "a:OrganizationRequest") -> str:
@@ -87,7 +88,7 @@ def test_mapping(tmp_path: t.Any) -> None:
                     "<b:value><a:SchemaName>contact_customer_accounts</a:SchemaName></b:value>",
                 ),
                 param("RelatedEntities", related),
-            ),  # fmt: skip
+            ),
             request("WhoAmI"),
         ),
     )
@@ -115,7 +116,7 @@ def test_requests_on_one_line_get_their_own_columns(tmp_path: t.Any) -> None:
 class _Spy(BaseHTTPRequestHandler):
     hits: t.ClassVar[list[str]] = []
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         _Spy.hits.append(self.path)
         self.send_response(200)
         self.end_headers()

@@ -69,6 +69,11 @@ def repo_root(start: str) -> str:
     type=click.Path(dir_okay=False, writable=True),
     help="Write the report to FILE instead of standard output.",
 )
+@click.option(
+    "--print-schema",
+    is_flag=True,
+    help="Print the plan JSON Schema (for editors' $schema) and exit.",
+)
 @data_source_options
 def lint(
     paths: tuple[str, ...],
@@ -80,6 +85,7 @@ def lint(
     fail_on: t.Literal["error", "warning"] | None,
     max_metadata_age: str | None,
     output: str | None,
+    print_schema: bool,
     snapshot: str | None,
     org: str | None,
     cache_dir: str | None,
@@ -96,6 +102,12 @@ def lint(
     from validator.linter.config import parse_age
     from validator.reporters import REPORTERS, ReportContext, default_format
 
+    if print_schema:
+        from importlib import resources
+
+        text = resources.files("validator").joinpath("schemas/plan.schema.json").read_text()
+        click.echo(text, nl=False)
+        return EXIT_OK
     targets = list(paths) or ["."]
     start = os.path.commonpath([os.path.abspath(p) for p in targets])
     config = load_config(start)

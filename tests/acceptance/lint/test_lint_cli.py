@@ -181,3 +181,9 @@ def test_library_entry_points() -> None:
     engine = load_engine(snapshot=SNAPSHOT)
     res = lint([SEEDS], engine=engine, config=LintConfig(max_metadata_age=None))
     assert res.exit_status() == 1 and res.operations == 4
+
+
+def test_print_schema(capsys: pytest.CaptureFixture[str]) -> None:
+    r = run_cli(["lint", "--print-schema"], capsys)
+    assert r.exit_code == 0
+    assert json.loads(r.stdout)["title"] == "msgavail plan"

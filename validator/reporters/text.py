@@ -17,9 +17,9 @@ def render(result: LintResult, ctx: ReportContext) -> str:
         f"{ctx.mode}, against {result.source}"
     )
     if result.diagnostics:
-        found = _plural(result.errors, "error")
-        if result.warnings:
-            found += f" and {_plural(result.warnings, 'warning')}"
+        parts = [_plural(n, w) for n, w in ((result.errors, "error"),
+                                             (result.warnings, "warning")) if n]  # fmt: skip
+        found = " and ".join(parts)
         if lines:
             lines.append("")
         lines.append(f"Found {found} ({checked}).")

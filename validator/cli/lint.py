@@ -70,6 +70,12 @@ def repo_root(start: str) -> str:
     help="Write the report to FILE instead of standard output.",
 )
 @click.option(
+    "--skip-non-plans",
+    is_flag=True,
+    help="Skip named files that do not look like plans (as directory searches always do); "
+    "for pre-commit hooks that pass every changed JSON/YAML/XML file.",
+)
+@click.option(
     "--print-schema",
     is_flag=True,
     help="Print the plan JSON Schema (for editors' $schema) and exit.",
@@ -85,14 +91,16 @@ def lint(
     fail_on: t.Literal["error", "warning"] | None,
     max_metadata_age: str | None,
     output: str | None,
+    skip_non_plans: bool,
     print_schema: bool,
     snapshot: str | None,
     org: str | None,
     cache_dir: str | None,
 ) -> int:
     """Lint planned operation batches: native JSON/YAML plans, OData $batch bodies (.batch,
-    .http) and SOAP ExecuteMultiple requests (.xml). Directories are searched for those
-    extensions. Settings come from [tool.msgavail] in pyproject.toml; options override them.
+    .http) and SOAP ExecuteMultiple requests (.xml). Directories (default: the current one)
+    are searched for those extensions, keeping files that look like plans. Settings come from
+    [tool.msgavail] in pyproject.toml; options override them.
 
     Exit status: 0 no findings at --fail-on level, 1 findings, 2 unreadable input or error.
     """
@@ -122,7 +130,7 @@ def lint(
             config, max_metadata_age=parse_age(max_metadata_age, where="--max-metadata-age")
         )
     engine = load_engine(snapshot=snapshot, org=org, cache_dir=cache_dir)
-    result = Linter(engine, config).lint(targets)
+    result = Linter(engine, config).lint(targets, skip_non_plans=skip_non_plans)
     for failure in result.failures:
         click.echo(f"msgavail: error: {failure}", err=True)
     fmt = fmt or default_format()

@@ -70,6 +70,11 @@ def repo_root(start: str) -> str:
     help="Write the report to FILE instead of standard output.",
 )
 @click.option(
+    "--show-source",
+    is_flag=True,
+    help="Text format: show each finding's source line, with a caret at the operation.",
+)
+@click.option(
     "--skip-non-plans",
     is_flag=True,
     help="Skip named files that do not look like plans (as directory searches always do); "
@@ -91,6 +96,7 @@ def lint(
     fail_on: t.Literal["error", "warning"] | None,
     max_metadata_age: str | None,
     output: str | None,
+    show_source: bool,
     skip_non_plans: bool,
     print_schema: bool,
     snapshot: str | None,
@@ -134,7 +140,10 @@ def lint(
     for failure in result.failures:
         click.echo(f"msgavail: error: {failure}", err=True)
     fmt = fmt or default_format()
-    ctx = ReportContext(root=repo_root(os.getcwd()), mode=config.mode, version=__version__)
+    ctx = ReportContext(
+        root=repo_root(os.getcwd()), mode=config.mode, version=__version__,
+        show_source=show_source,
+    )  # fmt: skip
     report = REPORTERS[fmt](result, ctx)
     if output:
         try:

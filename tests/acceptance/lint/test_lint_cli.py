@@ -187,3 +187,16 @@ def test_print_schema(capsys: pytest.CaptureFixture[str]) -> None:
     r = run_cli(["lint", "--print-schema"], capsys)
     assert r.exit_code == 0
     assert json.loads(r.stdout)["title"] == "msgavail plan"
+
+
+def test_show_source_frames_the_operation(capsys: pytest.CaptureFixture[str]) -> None:
+    r = run_cli(["lint", SEEDS, "--show-source"], capsys)
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith(f"{SEEDS}:6:5: MA005 ")
+    assert lines[1:6] == [
+        "  |",
+        "6 |   - message: Create",
+        "  |     ^ MA005",
+        "7 |     table: queue",
+        "8 |     data: {name: Support}",
+    ]

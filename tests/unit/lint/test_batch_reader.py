@@ -49,7 +49,7 @@ H = "2b6c1d9e-1111-4f5e-9a7b-000000000002"
             None,
         ),
         (f"PATCH accounts({G}) HTTP/1.1\nIf-Match: *\n\n{{}}", "Update", "account", G),
-        (f"PATCH accounts({G}) HTTP/1.1\n\n{{}}", "Update", "account", G),
+        (f"PATCH accounts({G}) HTTP/1.1\n\n{{}}", "Upsert", "account", G),  # data has Upsert
         (f"PATCH accounts({G}) HTTP/1.1\nIf-None-Match: *\n\n{{}}", "Create", "account", G),
         (
             "PATCH contacts(emailaddress1='a@b.c') HTTP/1.1\n\n{}",
@@ -115,7 +115,7 @@ def test_content_ids_and_changesets(tmp_path: t.Any) -> None:
     first, second, third = ops(tmp_path, text)
     assert (first.label, first.scope) == ("1", "cs1")
     assert second.references == ("1",)
-    assert (third.message, third.table, third.references) == ("Update", "account", ("1",))
+    assert (third.message, third.table, third.references) == ("Upsert", "account", ("1",))
     assert (first.line, third.line) == (8, 21)
 
 
@@ -146,3 +146,13 @@ def test_malformed_batches(tmp_path: t.Any, text: str, where: str, what: str) ->
     with pytest.raises(PlanError) as info:
         ops(tmp_path, text)
     assert where in str(info.value) and what in str(info.value)
+
+
+def test_plain_patch_is_update_when_the_data_has_no_upsert(tmp_path: t.Any) -> None:
+    from validator.api import default_engine
+
+    path = os.path.join(tmp_path, "b.batch")
+    with open(path, "w") as fh:
+        fh.write(body(f"PATCH accounts({G}) HTTP/1.1\n\n{{}}"))
+    (op,) = read_plan(path, names=name_lookup(default_engine())).operations
+    assert op.message == "Update"

@@ -197,7 +197,8 @@ def lint(
     """Lint plan files (or already-read ``operations``) and return the findings as data.
 
     ``engine`` defaults to the published default; ``config`` to the defaults (offline, every
-    rule). Unreadable files are returned in ``failures``, not raised.
+    rule). Unreadable files are returned in ``failures``, not raised; a path that does not
+    exist raises PlanError. With ``operations``, ``path`` names them for per-file ignores.
     """
     if engine is None:
         from validator.api import default_engine

@@ -177,3 +177,13 @@ def test_the_parser_itself_is_hardened() -> None:
 def test_not_execute_multiple(tmp_path: t.Any, text: str, what: str) -> None:
     with pytest.raises(PlanError, match=what):
         read(tmp_path, text)
+
+
+def test_requests_as_a_named_member(tmp_path: t.Any) -> None:
+    text = (
+        f"<s:Envelope {NS}><s:Body><a:ExecuteMultipleRequest>\n<a:Requests>\n"
+        + request("Create", param("Target", ref("account", G)))
+        + "\n</a:Requests></a:ExecuteMultipleRequest></s:Body></s:Envelope>"
+    )
+    (op,) = read(tmp_path, text)
+    assert (op.message, op.table, op.line) == ("Create", "account", 3)

@@ -7,7 +7,7 @@ and in property values ``;`` becomes ``%3B`` and ``]`` ``%5D``.
 from __future__ import annotations
 
 from validator.linter.diagnostics import LintResult
-from validator.reporters.base import ReportContext, relative
+from validator.reporters.base import ReportContext, relative, summary_line
 
 
 def escape_data(value: str) -> str:
@@ -32,8 +32,5 @@ def render(result: LintResult, ctx: ReportContext) -> str:
             )
         )
         lines.append(f"##vso[task.logissue {props};]{escape_data(f'{d.code} {d.message}')}")
-    lines.append(
-        f"msgavail: {result.errors} errors, {result.warnings} warnings in {result.operations} "
-        f"operations ({result.files} files, {ctx.mode})"
-    )
+    lines.append(summary_line(result, ctx.mode))
     return "\n".join(lines) + "\n"

@@ -22,6 +22,18 @@ class ReportContext(t.NamedTuple):
 Reporter = t.Callable[[LintResult, ReportContext], str]
 
 
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def summary_line(result: LintResult, mode: str) -> str:
+    """The closing line of the CI formats (github, azure)."""
+    return (
+        f"msgavail: {plural(result.errors, 'error')}, {plural(result.warnings, 'warning')} in "
+        f"{plural(result.operations, 'operation')} ({plural(result.files, 'file')}, {mode})"
+    )
+
+
 def relative(path: str, root: str) -> str:
     """``path`` relative to ``root`` with forward slashes (as given when outside the root)."""
     absolute = os.path.abspath(path)

@@ -8,7 +8,7 @@ annotations per step, so a notice says so when there are more (SARIF upload show
 from __future__ import annotations
 
 from validator.linter.diagnostics import LintResult
-from validator.reporters.base import ReportContext, relative
+from validator.reporters.base import ReportContext, relative, summary_line
 
 ANNOTATION_LIMIT = 10
 
@@ -50,8 +50,5 @@ def render(result: LintResult, ctx: ReportContext) -> str:
                 "scanning to see every one on the pull request."
             )
         )
-    lines.append(
-        f"msgavail: {result.errors} errors, {result.warnings} warnings in {result.operations} "
-        f"operations ({result.files} files, {ctx.mode})"
-    )
+    lines.append(summary_line(result, ctx.mode))
     return "\n".join(lines) + "\n"

@@ -4,11 +4,7 @@ from __future__ import annotations
 
 from validator.linter.diagnostics import Diagnostic, LintResult
 from validator.reporters.base import ReportContext
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
+from validator.reporters.base import plural as _plural
 
 _FRAME_LINES = 5
 _NEW_ITEM = ("- ", "{", "--", "<", "]", "}")

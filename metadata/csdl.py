@@ -23,11 +23,11 @@ class EntitySet(t.NamedTuple):
 
 def parse_entity_sets(document: bytes) -> list[EntitySet]:
     """Entity sets of the ``System`` container with their types' keys."""
-    from lxml import etree  # type: ignore[import-untyped]
+    from lxml import etree  # type: ignore[import-untyped, unused-ignore]
 
-    parser = etree.XMLParser(
-        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
-    )
+    from metadata.xmlsafe import hardened_parser
+
+    parser = hardened_parser()
     try:
         root = etree.fromstring(document, parser)
     except etree.XMLSyntaxError as exc:

@@ -14,6 +14,7 @@ import re
 import typing as t
 
 from metadata.errors import PlanError
+from metadata.xmlsafe import hardened_parser
 from validator.plan import Operation, Related
 
 _XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
@@ -50,20 +51,6 @@ def _text(el: t.Any | None) -> str | None:
     return text or None
 
 
-def _parser() -> t.Any:
-    from lxml import etree  # type: ignore[import-untyped, unused-ignore]
-
-    return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
-
-
 def _position(raw: bytes, offset: int) -> tuple[int, int]:
     line = raw.count(b"\n", 0, offset) + 1
     return line, offset - (raw.rfind(b"\n", 0, offset) + 1) + 1
@@ -81,7 +68,7 @@ def _parse(raw: bytes, path: str) -> t.Any:
             path=path, line=line, column=col,
         )  # fmt: skip
     try:
-        return etree.fromstring(raw, _parser())
+        return etree.fromstring(raw, hardened_parser())
     except etree.XMLSyntaxError as exc:
         line, col = exc.position if exc.position else (1, 1)
         msg = _LIBXML_POSITION.sub("", str(exc.msg or exc))

@@ -171,7 +171,7 @@ def apply_local(journal: Journal, op: Op) -> None:
     elif rec is None:
         # Not created offline: the server has it; we know only what the user changes.
         rec = {"table": table, "id": record_id, "data": {}, "deleted": False, "partial": True}
-    new: LocalRecord = {**rec, "seq": op["seq"]}  # type: ignore[typeddict-item]
+    new: LocalRecord = {**rec, "seq": op["seq"]}
     fields = dict(new.get("data") or {})
     if verb in ("create", "update", "setstate"):
         fields.update(op.get("data") or {})
@@ -180,11 +180,12 @@ def apply_local(journal: Journal, op: Op) -> None:
     elif verb == "delete":
         new["deleted"] = True
     elif verb in RELATE and op.get("related"):
+        related = dict(op.get("related") or {})
         links = {k: list(v) for k, v in (new.get("links") or {}).items()}
         rel_name = op.get("relationship") or ""
-        current = [r for r in links.get(rel_name, []) if r != op["related"]]
+        current = [r for r in links.get(rel_name, []) if r != related]
         if verb == "associate":
-            current.append(dict(op["related"]))
+            current.append(related)
         links[rel_name] = current
         new["links"] = links
     else:

@@ -17,6 +17,9 @@ import pytest
 
 import metadata.locations
 
+# The Web API emulator fixtures (emulator, start_emulator, token_env) for every test.
+pytest_plugins = ("tests.emulator_fixtures",)
+
 
 class RealNetworkAccess(AssertionError):
     pass

@@ -1,24 +1,220 @@
-"""The diskcache-backed store of harvested snapshots (filled in by the harvester)."""
+"""The store: harvested snapshots in a diskcache directory, one entry per normalized org URL.
+
+Layout: ``<cache dir>/harvests/`` is a diskcache Cache (SQLite in WAL mode plus value files),
+safe for several processes at once. Per org it holds ``harvest:<org>`` (the snapshot, its
+fingerprint and harvest time, written in one transaction, so a reader sees the old harvest or
+the new one, never half) and ``checked:<org>`` (when the harvest was last confirmed current,
+updated alone so a no-change refresh does not rewrite the snapshot). ``lock:<org>`` serializes
+harvests of one org across processes. A damaged cache raises CacheError; ``recover`` moves a
+damaged directory aside so the next harvest starts clean.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import sqlite3
+import time
+import typing as t
 
-from metadata.errors import DataUnavailableError
-from metadata.model import Snapshot
+from metadata.errors import CacheError, DataUnavailableError
+from metadata.model import Snapshot, Source
+
+if t.TYPE_CHECKING:
+    import diskcache
+
+ENTRY_FORMAT = 1
+LOCK_EXPIRE_SECONDS = 600  # a harvest killed mid-way frees its lock after this
+
+
+class CachedHarvest(t.NamedTuple):
+    snapshot: Snapshot
+    fingerprint: dict[str, t.Any]
+    harvested_at: str
+    stored_at: float  # epoch seconds when the harvest was written
+    checked_at: float  # epoch seconds when it was last confirmed current (probe or harvest)
 
 
 class Store:
-    """Owns the cache directory. Only a placeholder until the harvester lands."""
+    """Owns the cache directory."""
 
-    def __init__(self, directory: str | None) -> None:
+    def __init__(self, directory: str) -> None:
         self.directory = directory
+        self.path = os.path.join(directory, "harvests")
+        self._cache: diskcache.Cache | None = None
 
     @classmethod
     def open(cls, directory: str | os.PathLike[str] | None = None) -> Store:
-        return cls(os.fspath(directory) if directory is not None else None)
+        if directory is None:
+            from metadata import locations
+
+            directory = locations.user_cache_dir()
+        return cls(os.fspath(directory))
+
+    def close(self) -> None:
+        if self._cache is not None:
+            self._cache.close()
+            self._cache = None
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _corrupt(self, exc: BaseException) -> CacheError:
+        return CacheError(
+            f"the cache at {self.path} is damaged ({type(exc).__name__}: {exc}); "
+            "`msgavail harvest --org URL` rebuilds it"
+        )
+
+    def _open(self) -> diskcache.Cache:
+        if self._cache is None:
+            import diskcache
+
+            try:
+                os.makedirs(self.directory, exist_ok=True)
+                self._cache = diskcache.Cache(
+                    self.path, timeout=60, size_limit=2**40, eviction_policy="none"
+                )
+            except sqlite3.DatabaseError as exc:
+                raise self._corrupt(exc) from None
+            except OSError as exc:
+                raise CacheError(
+                    f"cannot use the cache directory {self.directory}: {exc.strerror or exc}"
+                ) from None
+        return self._cache
+
+    # -- reading -----------------------------------------------------------------------------
+    def get(self, org: str) -> CachedHarvest | None:
+        """The org's cached harvest, or None. Raises CacheError if it cannot be read."""
+        from metadata.orgurl import normalize_org_url
+        from metadata.snapshot import from_dict
+
+        org = normalize_org_url(org)
+        cache = self._open()
+        try:
+            raw = cache.get("harvest:" + org)
+            checked = cache.get("checked:" + org)
+        except sqlite3.DatabaseError as exc:
+            raise self._corrupt(exc) from None
+        if raw is None:
+            return None
+        try:
+            entry = json.loads(raw)
+            if entry.get("format") != ENTRY_FORMAT:
+                raise ValueError(f"unknown entry format {entry.get('format')!r}")
+            source = Source(kind="org", org=org, harvested_at=entry["harvested_at"])
+            snapshot = from_dict(entry["snapshot"], source=source)
+            stored = float(entry["stored_at"])
+            return CachedHarvest(
+                snapshot,
+                dict(entry["fingerprint"]),
+                str(entry["harvested_at"]),
+                stored,
+                float(checked) if isinstance(checked, (int, float)) else stored,
+            )
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise CacheError(
+                f"the cached harvest of {org} in {self.path} is damaged ({exc}); "
+                f"`msgavail harvest --org {org}` rebuilds it"
+            ) from None
 
     def cached_snapshot(self, org: str) -> Snapshot:
-        raise DataUnavailableError(
-            f"no cached harvest for {org}: run `msgavail harvest --org {org}` first"
+        """The org's cached snapshot; DataUnavailableError when it was never harvested."""
+        cached = self.get(org)
+        if cached is None:
+            from metadata.orgurl import normalize_org_url
+
+            norm = normalize_org_url(org)
+            raise DataUnavailableError(
+                f"no cached harvest for {norm}: run `msgavail harvest --org {norm}` first"
+            )
+        return cached.snapshot
+
+    def orgs(self) -> list[str]:
+        cache = self._open()
+        try:
+            return sorted(
+                k[len("harvest:") :] for k in cache.iterkeys() if k.startswith("harvest:")
+            )
+        except sqlite3.DatabaseError as exc:
+            raise self._corrupt(exc) from None
+
+    # -- writing -----------------------------------------------------------------------------
+    def put(
+        self,
+        org: str,
+        snapshot: Snapshot,
+        fingerprint: t.Mapping[str, t.Any],
+        *,
+        now: float | None = None,
+    ) -> None:
+        """Store a harvest (one transaction: readers see the old entry or the new one)."""
+        from metadata.orgurl import normalize_org_url
+        from metadata.snapshot import to_dict
+
+        org = normalize_org_url(org)
+        when = time.time() if now is None else now
+        entry = {
+            "format": ENTRY_FORMAT,
+            "org": org,
+            "harvested_at": snapshot.source.harvested_at,
+            "stored_at": when,
+            "fingerprint": dict(fingerprint),
+            "snapshot": to_dict(snapshot),
+        }
+        text = json.dumps(entry, separators=(",", ":"), ensure_ascii=False)
+        cache = self._open()
+        try:
+            with cache.transact():
+                cache.set("harvest:" + org, text)
+                cache.set("checked:" + org, when)
+        except sqlite3.DatabaseError as exc:
+            raise self._corrupt(exc) from None
+        except OSError as exc:
+            raise CacheError(f"cannot write to the cache {self.path}: {exc}") from None
+
+    def touch(self, org: str, *, now: float | None = None) -> None:
+        """Record that the cached harvest was confirmed current (by a probe)."""
+        from metadata.orgurl import normalize_org_url
+
+        cache = self._open()
+        try:
+            cache.set("checked:" + normalize_org_url(org), time.time() if now is None else now)
+        except sqlite3.DatabaseError as exc:
+            raise self._corrupt(exc) from None
+
+    def delete(self, org: str) -> None:
+        from metadata.orgurl import normalize_org_url
+
+        org = normalize_org_url(org)
+        cache = self._open()
+        with cache.transact():
+            cache.delete("harvest:" + org)
+            cache.delete("checked:" + org)
+
+    def lock(self, org: str) -> t.ContextManager[t.Any]:
+        """Serializes harvests of one org across processes (expires if its holder dies)."""
+        import diskcache
+
+        from metadata.orgurl import normalize_org_url
+
+        lock = diskcache.Lock(
+            self._open(), "lock:" + normalize_org_url(org), expire=LOCK_EXPIRE_SECONDS
         )
+        return t.cast("t.ContextManager[t.Any]", lock)
+
+    def recover(self, org: str) -> None:
+        """Make the store usable again after a CacheError: drop the org's entry, or move a
+        damaged cache directory aside (kept for inspection) and start a new one."""
+        try:
+            self.delete(org)
+            return
+        except (CacheError, sqlite3.DatabaseError, OSError):
+            pass
+        self.close()
+        aside = f"{self.path}.damaged-{int(time.time())}-{os.getpid()}"
+        with contextlib.suppress(FileNotFoundError):
+            os.replace(self.path, aside)

@@ -1,0 +1,375 @@
+"""A Dataverse Web API client on httpx: OData headers, paging, retries, throttling, errors.
+
+* Base ``{org}/api/data/v9.2/``; every request sends ``Accept: application/json``,
+  ``OData-MaxVersion: 4.0``, ``OData-Version: 4.0`` and the bearer token from a TokenProvider.
+* Collections are paged with ``Prefer: odata.maxpagesize=N``; ``@odata.nextLink`` is requested
+  verbatim (never rebuilt), with the same preference, and only if it points at the same org.
+* 429 waits ``Retry-After`` seconds; 5xx and transport errors back off exponentially with jitter
+  (bounded) for idempotent requests. ``sleep`` and the random source are injectable.
+* Failures become metadata.errors classes whose one-line messages say what to do.
+* ``transport`` is any httpx transport (tests use the real loopback emulator; the executor can
+  reuse ``request()`` for writes).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import time
+import typing as t
+import urllib.parse
+
+from metadata.auth import TokenProvider
+from metadata.errors import (
+    AuthenticationError,
+    NotFoundError,
+    ServerError,
+    ThrottledError,
+    TransportError,
+    WebAPIError,
+)
+from metadata.orgurl import API_PATH, normalize_org_url
+
+if t.TYPE_CHECKING:
+    import httpx
+
+JSON = dict[str, t.Any]
+MAX_PAGE_SIZE = 5000
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+RETRY_STATUSES = frozenset({500, 502, 503, 504})
+USER_AGENT = "msgavail"
+
+
+class RetryPolicy(t.NamedTuple):
+    """How hard to try: attempts for 5xx/transport errors and for 429, and the backoff curve."""
+
+    max_retries: int = 5
+    max_throttle_retries: int = 8
+    backoff_base: float = 0.5
+    backoff_max: float = 30.0
+    max_retry_after: float = 300.0
+
+
+def quote_query(params: t.Iterable[tuple[str, str]]) -> str:
+    """OData query text: option names keep their ``$``; values are percent-encoded."""
+    quote = urllib.parse.quote
+    return "&".join(
+        f"{quote(k, safe=_KEY_SAFE)}={quote(str(v), safe=_VALUE_SAFE)}" for k, v in params
+    )
+
+
+_KEY_SAFE = "$@"
+_VALUE_SAFE = "$,()'/@:=;*"
+
+
+DEFAULT_RETRY = RetryPolicy()
+
+
+class WebAPIClient:
+    """One org's Web API. Use as a context manager, or call ``close()``."""
+
+    def __init__(
+        self,
+        org: str,
+        token_provider: TokenProvider,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        timeout: float = 60.0,
+        page_size: int = MAX_PAGE_SIZE,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        sleep: t.Callable[[float], None] = time.sleep,
+        random_source: t.Callable[[], float] = random.random,
+    ) -> None:
+        import httpx
+
+        self.org = normalize_org_url(org)
+        self.base_url = self.org + API_PATH
+        self._origin = httpx.URL(self.org)
+        self._tokens = token_provider
+        self.page_size = max(1, min(page_size, MAX_PAGE_SIZE))
+        self.retry = retry
+        self._sleep = sleep
+        self._random = random_source
+        self.requests_sent = 0  # every attempt, retries included
+        self._http = httpx.Client(
+            transport=transport,
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 15.0)),
+            headers={
+                "Accept": "application/json",
+                "OData-MaxVersion": "4.0",
+                "OData-Version": "4.0",
+                "User-Agent": USER_AGENT,
+            },
+            follow_redirects=False,
+            trust_env=False,
+        )
+
+    def __enter__(self) -> WebAPIClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __repr__(self) -> str:
+        return f"<WebAPIClient {self.org}>"
+
+    # -- URLs --------------------------------------------------------------------------------
+    def url(self, path: str, params: t.Iterable[tuple[str, str]] | None = None) -> str:
+        """An absolute URL: ``path`` is relative to the API base unless already absolute."""
+        full = path if "://" in path else self.base_url + path.lstrip("/")
+        if params:
+            query = quote_query(params)
+            full += ("&" if "?" in full else "?") + query
+        return full
+
+    def _check_same_origin(self, url: httpx.URL) -> None:
+        # A nextLink (or any absolute URL) must not carry our token to another host.
+        if (url.scheme, url.host, url.port) != (
+            self._origin.scheme,
+            self._origin.host,
+            self._origin.port,
+        ):
+            raise WebAPIError(
+                f"refusing to send the org's token to {url.scheme}://{url.host}: "
+                f"the server pointed outside {self.org}",
+                url=str(url.copy_with(query=None)),
+            )
+
+    # -- requests ----------------------------------------------------------------------------
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: t.Iterable[tuple[str, str]] | None = None,
+        json: t.Any = None,
+        content: bytes | None = None,
+        headers: t.Mapping[str, str] | None = None,
+        page_size: int | None = None,
+        idempotent: bool | None = None,
+        allow_statuses: t.Container[int] = (),
+    ) -> httpx.Response:
+        """Send one request with retries; return the response or raise a WebAPIError.
+
+        ``allow_statuses`` lists error statuses the caller handles itself (e.g. 412 when a
+        replayed create meets ``If-None-Match: *``). Non-idempotent requests (POST, PATCH
+        unless ``idempotent=True``) are not retried after a 5xx or a lost response, only after
+        429 or a refused connection, when the server cannot have acted on them.
+        """
+        import httpx
+
+        method = method.upper()
+        if idempotent is None:
+            idempotent = method in IDEMPOTENT
+        url = httpx.URL(self.url(path, params))
+        self._check_same_origin(url)
+        send_headers = dict(headers or {})
+        if page_size is not None:
+            send_headers["Prefer"] = _merge_prefer(
+                send_headers.get("Prefer"), f"odata.maxpagesize={page_size}"
+            )
+        if json is not None:
+            send_headers.setdefault("Content-Type", "application/json")
+        failures = throttles = 0
+        while True:
+            send_headers["Authorization"] = "Bearer " + self._tokens.get_token()
+            self.requests_sent += 1
+            try:
+                response = self._http.request(
+                    method, url, json=json, content=content, headers=send_headers
+                )
+            except httpx.TransportError as exc:
+                safe = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout))
+                if (idempotent or safe) and failures < self.retry.max_retries:
+                    self._sleep(self._backoff(failures))
+                    failures += 1
+                    continue
+                raise TransportError(
+                    f"could not reach {self.org}: {_describe_transport(exc)}"
+                    + (f" (after {failures + 1} attempts)" if failures else ""),
+                    url=_display(url),
+                ) from None
+            status = response.status_code
+            if status == 429 and throttles < self.retry.max_throttle_retries:
+                response.close()
+                self._sleep(self._retry_after(response, throttles))
+                throttles += 1
+                continue
+            if status in RETRY_STATUSES and idempotent and failures < self.retry.max_retries:
+                response.close()
+                delay = self._backoff(failures)
+                if "Retry-After" in response.headers:
+                    delay = max(delay, self._retry_after(response, failures))
+                self._sleep(delay)
+                failures += 1
+                continue
+            if status >= 400 and status not in allow_statuses:
+                raise self._error(method, url, response, attempts=failures + throttles + 1)
+            return response
+
+    def get_json(
+        self,
+        path: str,
+        params: t.Iterable[tuple[str, str]] | None = None,
+        *,
+        headers: t.Mapping[str, str] | None = None,
+    ) -> JSON:
+        response = self.request("GET", path, params=params, headers=headers)
+        return _json_body(response, url=_display(response.url))
+
+    def iter_pages(
+        self,
+        entity_set: str,
+        params: t.Iterable[tuple[str, str]] | None = None,
+        *,
+        page_size: int | None = None,
+        headers: t.Mapping[str, str] | None = None,
+    ) -> t.Iterator[list[JSON]]:
+        """The rows of a collection, one page at a time, following ``@odata.nextLink``."""
+        size = page_size or self.page_size
+        response = self.request("GET", entity_set, params=params, page_size=size, headers=headers)
+        seen: set[str] = set()
+        while True:
+            body = _json_body(response, url=_display(response.url))
+            rows = body.get("value")
+            if not isinstance(rows, list):
+                raise ServerError(
+                    f"unexpected answer from {self.org}: no 'value' list in the response "
+                    f"to {_display(response.url)}",
+                    url=_display(response.url),
+                )
+            yield rows
+            next_link = body.get("@odata.nextLink")
+            if not next_link:
+                return
+            if not isinstance(next_link, str) or next_link in seen:
+                raise ServerError(
+                    f"{self.org} returned a repeated or invalid @odata.nextLink; stopping",
+                    url=_display(response.url),
+                )
+            seen.add(next_link)
+            # Verbatim: the link is requested as given, with the same page-size preference.
+            response = self.request("GET", next_link, page_size=size, headers=headers)
+
+    def get_all(
+        self,
+        entity_set: str,
+        params: t.Iterable[tuple[str, str]] | None = None,
+        *,
+        page_size: int | None = None,
+    ) -> list[JSON]:
+        rows: list[JSON] = []
+        for page in self.iter_pages(entity_set, params, page_size=page_size):
+            rows.extend(page)
+        return rows
+
+    # -- retry timing ------------------------------------------------------------------------
+    def _backoff(self, attempt: int) -> float:
+        """Exponential backoff with jitter: between half and all of base * 2**attempt."""
+        ceiling = min(self.retry.backoff_max, self.retry.backoff_base * float(2**attempt))
+        return ceiling * (0.5 + 0.5 * self._random())
+
+    def _retry_after(self, response: httpx.Response, attempt: int) -> float:
+        value = response.headers.get("Retry-After", "").strip()
+        seconds: float | None = None
+        if value:
+            try:
+                seconds = float(value)
+            except ValueError:
+                when = email.utils.parsedate_to_datetime(value) if value else None
+                if when is not None:
+                    seconds = when.timestamp() - time.time()
+        if seconds is None:
+            return self._backoff(attempt)  # a 429 without Retry-After: back off as for 5xx
+        return max(0.0, min(float(seconds), self.retry.max_retry_after))
+
+    # -- errors ------------------------------------------------------------------------------
+    def _error(
+        self, method: str, url: httpx.URL, response: httpx.Response, *, attempts: int
+    ) -> WebAPIError:
+        status = response.status_code
+        code, message = _error_body(response)
+        where = _display(url)
+        detail = f" ({message})" if message else ""
+        kw: dict[str, t.Any] = {"url": where, "status": status, "code": code}
+        if status == 401:
+            return AuthenticationError(
+                f"authentication failed: {self.org} refused the token (HTTP 401){detail}; "
+                "get a fresh token for this org (DATAVERSE_TOKEN) or sign in again",
+                **kw,
+            )
+        if status == 403:
+            return AuthenticationError(
+                f"authentication failed: access denied to {where} (HTTP 403){detail}; the "
+                "user needs read access to sdkmessage, sdkmessagefilter and entity metadata",
+                **kw,
+            )
+        if status == 404:
+            return NotFoundError(
+                f"not found: {method} {where} (HTTP 404){detail}; is {self.org} a Dataverse "
+                "organization URL?",
+                **kw,
+            )
+        if status == 429:
+            return ThrottledError(
+                f"{self.org} kept throttling requests (HTTP 429 after {attempts} attempts)"
+                f"{detail}; wait a few minutes and try again",
+                **kw,
+            )
+        if status >= 500:
+            return ServerError(
+                f"{self.org} failed: {method} {where} answered HTTP {status}{detail}"
+                + (f" after {attempts} attempts" if attempts > 1 else "")
+                + "; try again later",
+                **kw,
+            )
+        return ServerError(
+            f"{self.org} refused {method} {where}: HTTP {status}"
+            + (f" {code}" if code else "")
+            + detail,
+            **kw,
+        )
+
+
+def _merge_prefer(existing: str | None, pref: str) -> str:
+    if not existing:
+        return pref
+    kept = [p.strip() for p in existing.split(",") if not p.strip().startswith("odata.maxpagesize")]
+    return ",".join([*kept, pref])
+
+
+def _display(url: httpx.URL) -> str:
+    """A URL for messages: path only (queries can be long and are not needed to act)."""
+    return str(url.copy_with(query=None))
+
+
+def _describe_transport(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _error_body(response: httpx.Response) -> tuple[str | None, str]:
+    try:
+        body = response.json()
+    except ValueError:
+        text = response.text.strip().splitlines()[0] if response.text.strip() else ""
+        return None, text[:200]
+    err = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(err, dict):
+        return None, ""
+    code = err.get("code")
+    message = " ".join(str(err.get("message") or "").split())[:300]
+    return (str(code) if code else None), message
+
+
+def _json_body(response: httpx.Response, *, url: str) -> JSON:
+    try:
+        body = response.json()
+    except ValueError:
+        raise ServerError(f"the answer from {url} is not JSON", url=url) from None
+    if not isinstance(body, dict):
+        raise ServerError(f"the answer from {url} is not a JSON object", url=url)
+    return body

@@ -175,7 +175,8 @@ class Journal:
         """An OS file lock: held by one sync at a time, released by the OS if it dies."""
         if self._lock_fd is not None:
             return
-        fd = os.open(os.path.join(self.directory, "playback.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        # Beside the cache directory, not in it (diskcache's check() flags unknown files).
+        fd = os.open(self.directory.rstrip(os.sep) + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
         try:
             _lock_file(fd)
         except OSError:

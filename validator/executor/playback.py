@@ -335,33 +335,40 @@ class Player:
     def _next_group(
         self, todo: list[Op], blockers: dict[str, int]
     ) -> tuple[list[Op], list[tuple[Op, int]], list[Op]]:
-        """Leading operations on distinct records (up to the batch size); the ones that must
-        wait behind a parked operation; and the rest, for later rounds."""
+        """Operations on distinct records (up to the batch size) for the next request; the
+        ones that must wait behind a parked operation; and the rest, for later rounds.
+
+        An operation touching a record already in the group is deferred, and so is every later
+        one touching a deferred record: per record, journal order is kept exactly.
+        """
         group: list[Op] = []
         waiting: list[tuple[Op, int]] = []
+        rest: list[Op] = []
         in_group: set[str] = set()
+        deferred: set[str] = set()
         limit = self.options.batch_size
-        i = 0
-        while i < len(todo) and len(group) < limit:
-            op = todo[i]
+        window = 4 * limit  # how far ahead to look for independent operations
+        for i, op in enumerate(todo):
+            if len(group) >= limit or i >= window:
+                rest.extend(todo[i:])
+                break
             keys = keys_of(op)
             blocked = next((blockers[k] for k in keys if k in blockers), None)
             if blocked is not None:
                 waiting.append((op, blocked))
                 for k in keys:  # later operations on its records wait too
                     blockers.setdefault(k, blocked)
-                i += 1
                 continue
-            if keys & in_group:
-                break
-            if group and not self._batchable(op):
-                break
+            alone = not self._batchable(op)
+            if keys & (in_group | deferred) or (alone and group):
+                rest.append(op)
+                deferred |= keys
+                continue
             group.append(op)
             in_group |= keys
-            i += 1
-            if not self._batchable(op):
+            if alone:
+                rest.extend(todo[i + 1 :])
                 break
-        rest = todo[i:]
         return group, waiting, rest
 
     @staticmethod

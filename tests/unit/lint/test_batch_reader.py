@@ -1,0 +1,136 @@
+"""$batch bodies: the method/URL mapping, changesets and Content-ID, CRLF or LF."""
+
+from __future__ import annotations
+
+import os
+import typing as t
+
+import pytest
+
+from metadata.errors import PlanError
+from validator.api import load_engine
+from validator.linter import name_lookup
+from validator.plan import Related
+from validator.readers import read_plan
+
+SNAPSHOT = os.path.join(
+    os.path.dirname(__file__), "..", "..", "..", "fixtures", "lint", "contoso-snapshot.json"
+)
+
+
+def body(*parts: str, boundary: str = "batch_1") -> str:
+    out = []
+    for p in parts:
+        out.append(f"--{boundary}\nContent-Type: application/http\n\n{p}\n")
+    return "".join(out) + f"--{boundary}--\n"
+
+
+def ops(tmp_path: t.Any, text: str, *, crlf: bool = False, names: bool = True) -> list[t.Any]:
+    path = os.path.join(tmp_path, "b.batch")
+    with open(path, "w", newline="") as fh:
+        fh.write(text.replace("\n", "\r\n") if crlf else text)
+    lookup = name_lookup(load_engine(snapshot=SNAPSHOT)) if names else None
+    return list(read_plan(path, names=lookup).operations)
+
+
+G = "2b6c1d9e-1111-4f5e-9a7b-000000000001"
+H = "2b6c1d9e-1111-4f5e-9a7b-000000000002"
+
+
+@pytest.mark.parametrize("crlf", [False, True])
+@pytest.mark.parametrize(
+    ("request_text", "message", "table", "ident"),
+    [
+        ("POST /api/data/v9.2/accounts HTTP/1.1\n\n{}", "Create", "account", None),
+        (f"POST https://x.crm.dynamics.com/api/data/v9.2/contacts HTTP/1.1", "Create", "contact",
+         None),
+        (f"PATCH accounts({G}) HTTP/1.1\nIf-Match: *\n\n{{}}", "Update", "account", G),
+        (f"PATCH accounts({G}) HTTP/1.1\n\n{{}}", "Update", "account", G),
+        (f"PATCH accounts({G}) HTTP/1.1\nIf-None-Match: *\n\n{{}}", "Create", "account", G),
+        ("PATCH contacts(emailaddress1='a@b.c') HTTP/1.1\n\n{}", "Upsert", "contact",
+         "emailaddress1='a@b.c'"),
+        (f"PUT accounts({G})/name HTTP/1.1\n\n{{}}", "Update", "account", G),
+        (f"DELETE accounts({G}) HTTP/1.1", "Delete", "account", G),
+        (f"DELETE accounts({G})/telephone1 HTTP/1.1", "Update", "account", G),
+        (f"GET accounts({G})?$select=name HTTP/1.1", "Retrieve", "account", G),
+        ("GET accounts?$filter=name eq 'a/b' HTTP/1.1", "RetrieveMultiple", "account", None),
+        (f"POST accounts({G})/Microsoft.Dynamics.CRM.Assign HTTP/1.1\n\n{{}}", "Assign",
+         "account", G),
+        ("GET /api/data/v9.2/WhoAmI HTTP/1.1", "WhoAmI", None, None),
+        ("POST /api/data/v9.2/new_Recalculate HTTP/1.1\n\n{}", "new_Recalculate", None, None),
+        ("POST /api/data/v9.2/new_projectses HTTP/1.1\n\n{}", "Create", "new_project", None),
+    ],
+)
+def test_request_mapping(
+    tmp_path: t.Any, crlf: bool, request_text: str, message: str, table: str | None,
+    ident: str | None,
+) -> None:  # fmt: skip
+    (op,) = ops(tmp_path, body(request_text), crlf=crlf)
+    assert (op.message, op.table, op.id) == (message, table, ident)
+    assert op.problems == ()
+    assert op.line == 4 and op.column == 1
+
+
+def test_associate_and_disassociate(tmp_path: t.Any) -> None:
+    a, d1, d2 = ops(
+        tmp_path,
+        body(
+            f'POST accounts({G})/contact_customer_accounts/$ref HTTP/1.1\n\n'
+            f'{{"@odata.id": "https://x/api/data/v9.2/contacts({H})"}}',
+            f"DELETE accounts({G})/contact_customer_accounts/$ref?$id=contacts({H}) HTTP/1.1",
+            f"DELETE accounts({G})/contact_customer_accounts({H})/$ref HTTP/1.1",
+        ),
+    )
+    assert (a.message, a.table, a.relationship, a.related) == (
+        "Associate", "account", "contact_customer_accounts", (Related("contacts", H),)
+    )  # fmt: skip
+    assert (d1.message, d1.related) == ("Disassociate", (Related("contacts", H),))
+    assert (d2.message, d2.relationship) == ("Disassociate", "contact_customer_accounts")
+
+
+def test_content_ids_and_changesets(tmp_path: t.Any) -> None:
+    text = (
+        "--b\nContent-Type: multipart/mixed; boundary=cs1\n\n"
+        "--cs1\nContent-Type: application/http\nContent-ID: 1\n\n"
+        "POST accounts HTTP/1.1\n\n{}\n"
+        "--cs1\nContent-Type: application/http\nContent-ID: 2\n\n"
+        'POST contacts HTTP/1.1\n\n{"parentcustomerid_account@odata.bind": "$1"}\n'
+        "--cs1\nContent-Type: application/http\n\n"
+        "PATCH $1 HTTP/1.1\n\n{}\n"
+        "--cs1--\n"
+        "--b--\n"
+    )
+    first, second, third = ops(tmp_path, text)
+    assert (first.label, first.scope) == ("1", "cs1")
+    assert second.references == ("1",)
+    assert (third.message, third.table, third.references) == ("Update", "account", ("1",))
+    assert (first.line, third.line) == (8, 21)
+
+
+def test_without_data_names_pass_through(tmp_path: t.Any) -> None:
+    a, b = ops(tmp_path, body("POST accounts HTTP/1.1\n\n{}", "GET WhoAmI HTTP/1.1"),
+               names=False)  # fmt: skip
+    assert (a.message, a.table) == ("Create", "accounts")
+    assert (b.message, b.table) == ("WhoAmI", None)
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "what"),
+    [
+        ("--b\nContent-Type: application/http\n\nGET accounts HTTP/1.1\n", ":5:1:", "truncated"),
+        ("", ":1:1:", "empty"),
+        ("--b\nContent-Type: application/http\n\n\n--b--\n", ":2:1:", "no request line"),
+        ("--b\nnot a header\n\nGET a HTTP/1.1\n--b--\n", ":2:1:", "header"),
+        ("--b\nContent-Type: multipart/mixed\n\n--b--\n", ":2:1:", "no boundary"),
+        (
+            "--b\nContent-Type: multipart/mixed; boundary=c\n\n--c\n"
+            "Content-Type: multipart/mixed; boundary=d\n\n--d--\n--c--\n--b--\n",
+            ":5:1:",
+            "nested",
+        ),
+    ],
+)
+def test_malformed_batches(tmp_path: t.Any, text: str, where: str, what: str) -> None:
+    with pytest.raises(PlanError) as info:
+        ops(tmp_path, text)
+    assert where in str(info.value) and what in str(info.value)

@@ -1,0 +1,145 @@
+"""Native plans: positions for every operation, schema problems as data, suppressions."""
+
+from __future__ import annotations
+
+import json
+import os
+import typing as t
+
+import pytest
+
+from metadata.errors import PlanError
+from validator.plan import Related
+from validator.readers import expand_paths, read_plan
+
+
+def write(tmp_path: t.Any, name: str, text: str) -> str:
+    p = os.path.join(tmp_path, name)
+    with open(p, "w", encoding="utf-8", newline="") as fh:
+        fh.write(text)
+    return p
+
+
+def test_json_positions_follow_the_text(tmp_path: t.Any) -> None:
+    text = (
+        '{\n  "x-note": {"operations": [1, 2]},\n  "operations": [\n'
+        '    {"message": "Create", "table": "account"},   {"message": "WhoAmI"},\n'
+        '\n\t{"message": "Delete", "table": "queue",\n     "id": "$q"}\n  ]\n}\n'
+    )
+    plan = read_plan(write(tmp_path, "p.json", text))
+    assert [(o.line, o.column) for o in plan.operations] == [(4, 5), (4, 50), (6, 2)]
+    assert [o.index for o in plan.operations] == [0, 1, 2]
+    assert plan.operations[2].references == ("q",)
+    assert plan.kind == "plan"
+
+
+def test_json_positions_match_a_reference_parse(tmp_path: t.Any) -> None:
+    ops = [{"message": "Create", "table": f"t{i}", "data": {"s": "x\n" * i}} for i in range(30)]
+    text = json.dumps({"operations": ops}, indent=3)
+    plan = read_plan(write(tmp_path, "p.json", text))
+    lines = text.split("\n")
+    for op in plan.operations:
+        assert lines[op.line - 1][op.column - 1] == "{"
+        assert op.raw == ops[op.index]
+
+
+def test_operation_fields(tmp_path: t.Any) -> None:
+    text = json.dumps(
+        {
+            "operations": [
+                {
+                    "message": "Associate",
+                    "entity": "account",
+                    "id": "$acct",
+                    "relationship": "contact_customer_accounts",
+                    "related": [{"table": "contact", "id": "$bob"}],
+                    "label": "assoc",
+                    "parameters": {"x": 1},
+                },
+                {
+                    "message": "Create",
+                    "table": "contact",
+                    "data": {"parentcustomerid_account@odata.bind": "$acct", "name": "$100x"},
+                },
+            ]
+        }
+    )
+    first, second = read_plan(write(tmp_path, "p.json", text)).operations
+    assert first.table == "account"  # "entity" is a synonym
+    assert first.related == (Related("contact", "$bob"),)
+    assert first.references == ("acct", "bob")
+    assert first.parameters == {"x": 1}
+    assert first.label == "assoc"
+    assert first.problems == ()
+    assert second.references == ("acct",)  # only @odata.bind values refer
+
+
+def test_yaml_positions_and_comments(tmp_path: t.Any) -> None:
+    text = (
+        "operations:\n"
+        "  # msgavail: ignore[MA005, ma004]\n"
+        "  - message: Create\n"
+        "    table: queue\n"
+        "  - {message: Create, table: site}  # msgavail: ignore\n"
+        "  -   message: Create   # a plain comment\n"
+        "      table: account\n"
+    )
+    ops = read_plan(write(tmp_path, "p.yaml", text)).operations
+    assert [(o.line, o.column) for o in ops] == [(3, 5), (5, 5), (6, 7)]
+    assert ops[0].suppressions == ("MA005", "MA004")
+    assert ops[0].suppression_line == 2
+    assert ops[1].suppressions == ()
+    assert ops[2].suppressions is None
+
+
+def test_yaml_aliases_do_not_expand_into_work(tmp_path: t.Any) -> None:
+    # a "billion laughs" of aliases: PyYAML shares nodes, so this stays small and fast
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    for i in range(1, 20):
+        lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]")
+    text = "x-laughs:\n" + "\n".join("  " + ln for ln in lines) + "\noperations: []\n"
+    assert read_plan(write(tmp_path, "p.yaml", text)).operations == ()
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "where"),
+    [
+        ("a.json", '{"operations": [}', ":1:17:"),
+        ("b.json", '{"operations": []} []', ":1:20:"),
+        ("c.json", '{"operations": [], "plan": 1}', ":1:1:"),
+        ("d.json", "[" * 100_000, ":1:"),
+        ("e.yaml", "operations:\n- message: [\n", ":3:1:"),
+        ("f.yaml", "- 1\n", ":1:1:"),
+        ("g.yaml", "operations: []\n---\noperations: []\n", ":2:1:"),
+    ],
+)
+def test_unreadable_plans_raise_with_position(
+    tmp_path: t.Any, name: str, text: str, where: str
+) -> None:
+    with pytest.raises(PlanError) as info:
+        read_plan(write(tmp_path, name, text))
+    assert where in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_directories_are_recursed_for_known_extensions(tmp_path: t.Any) -> None:
+    os.makedirs(os.path.join(tmp_path, "plans", "deep"))
+    os.makedirs(os.path.join(tmp_path, "plans", "node_modules"))
+    for rel in (
+        "plans/a.json",
+        "plans/deep/b.YAML",
+        "plans/deep/c.batch",
+        "plans/deep/d.xml",
+        "plans/notes.txt",
+        "plans/node_modules/e.json",
+    ):
+        write(tmp_path, rel, "")
+    found = expand_paths([os.path.join(tmp_path, "plans")])
+    assert [os.path.relpath(f, tmp_path) for f in found] == [
+        "plans/a.json",
+        "plans/deep/b.YAML",
+        "plans/deep/c.batch",
+        "plans/deep/d.xml",
+    ]
+    with pytest.raises(PlanError, match="no such file"):
+        expand_paths([os.path.join(tmp_path, "missing.json")])

@@ -1,0 +1,164 @@
+"""``msgavail lint PATH...`` and ``msgavail rules``: the CI linter's command line."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import typing as t
+
+import click
+
+from validator.cli import EXIT_ERROR, EXIT_OK
+from validator.cli.options import data_source_options, mode_option
+
+FORMAT_NAMES = ("text", "json", "sarif", "github", "azure", "junit")
+
+
+def _codes(value: str | None, where: str) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    from validator.linter.config import parse_codes
+
+    return parse_codes(value, where=where)
+
+
+def repo_root(start: str) -> str:
+    """GITHUB_WORKSPACE, else the nearest directory holding .git, else ``start``."""
+    workspace = os.environ.get("GITHUB_WORKSPACE")
+    if workspace and os.path.isdir(workspace):
+        return workspace
+    d = os.path.abspath(start)
+    while True:
+        if os.path.exists(os.path.join(d, ".git")):
+            return d
+        parent = os.path.dirname(d)
+        if parent == d:
+            return os.path.abspath(start)
+        d = parent
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@mode_option
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMAT_NAMES),
+    default=None,
+    help="Output format (default: text; github when GITHUB_ACTIONS=true, azure when "
+    "TF_BUILD is set).",
+)
+@click.option("--select", metavar="CODES", help="Only these codes or prefixes (comma-separated).")
+@click.option("--ignore", metavar="CODES", help="Skip these codes or prefixes (comma-separated).")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
+@click.option(
+    "--fail-on",
+    type=click.Choice(["error", "warning"]),
+    default=None,
+    help="Lowest severity that makes the exit status 1 (default: error).",
+)
+@click.option(
+    "--max-metadata-age",
+    metavar="AGE",
+    help='MA007 threshold: "30d", "12h", a number of days, or "off" (default 30d).',
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write the report to FILE instead of standard output.",
+)
+@data_source_options
+def lint(
+    paths: tuple[str, ...],
+    mode: t.Literal["offline", "online"] | None,
+    fmt: str | None,
+    select: str | None,
+    ignore: str | None,
+    exit_zero: bool,
+    fail_on: t.Literal["error", "warning"] | None,
+    max_metadata_age: str | None,
+    output: str | None,
+    snapshot: str | None,
+    org: str | None,
+    cache_dir: str | None,
+) -> int:
+    """Lint planned operation batches: native JSON/YAML plans, OData $batch bodies (.batch,
+    .http) and SOAP ExecuteMultiple requests (.xml). Directories are searched for those
+    extensions. Settings come from [tool.msgavail] in pyproject.toml; options override them.
+
+    Exit status: 0 no findings at --fail-on level, 1 findings, 2 unreadable input or error.
+    """
+    from metadata import __version__
+    from validator.api import load_engine
+    from validator.linter import Linter, load_config
+    from validator.linter.config import parse_age
+    from validator.reporters import REPORTERS, ReportContext, default_format
+
+    targets = list(paths) or ["."]
+    start = os.path.commonpath([os.path.abspath(p) for p in targets])
+    config = load_config(start)
+    config = config.replace(
+        mode=mode,
+        select=_codes(select, "--select"),
+        ignore=_codes(ignore, "--ignore"),
+        fail_on=fail_on,
+    )
+    if max_metadata_age is not None:
+        config = dataclasses.replace(
+            config, max_metadata_age=parse_age(max_metadata_age, where="--max-metadata-age")
+        )
+    engine = load_engine(snapshot=snapshot, org=org, cache_dir=cache_dir)
+    result = Linter(engine, config).lint(targets)
+    for failure in result.failures:
+        click.echo(f"msgavail: error: {failure}", err=True)
+    fmt = fmt or default_format()
+    ctx = ReportContext(root=repo_root(os.getcwd()), mode=config.mode, version=__version__)
+    report = REPORTERS[fmt](result, ctx)
+    if output:
+        try:
+            with open(output, "w", encoding="utf-8") as fh:
+                fh.write(report)
+        except OSError as exc:
+            click.echo(f"msgavail: error: {output}: cannot write: {exc.strerror}", err=True)
+            return EXIT_ERROR
+    else:
+        click.echo(report, nl=False)
+    status = result.exit_status(config.fail_on)
+    if exit_zero and status == 1:
+        return EXIT_OK
+    return status
+
+
+@click.command()
+@click.argument("codes", nargs=-1)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def rules(codes: tuple[str, ...], fmt: t.Literal["text", "json"]) -> int:
+    """List the lint rules, or explain the CODES given (e.g. `msgavail rules MA005`)."""
+    from validator.rules import RULES
+
+    chosen = list(RULES.values())
+    if codes:
+        wanted = [c.upper() for c in codes]
+        unknown = [c for c in wanted if c not in RULES]
+        if unknown:
+            click.echo(
+                f"msgavail: error: unknown rule {', '.join(unknown)} (known: {', '.join(RULES)})",
+                err=True,
+            )
+            return EXIT_ERROR
+        chosen = [RULES[c] for c in wanted]
+    if fmt == "json":
+        click.echo(json.dumps({"rules": [r.to_json() for r in chosen]}, indent=2))
+        return EXIT_OK
+    if codes:
+        for r in chosen:
+            click.echo(f"{r.id} {r.name} ({r.severity})\n")
+            click.echo(f"  {r.description}\n")
+            click.echo(f"  Example: {r.example}\n")
+        return EXIT_OK
+    width = max(len(r.name) for r in chosen)
+    for r in chosen:
+        click.echo(f"{r.id}  {r.name:<{width}}  {r.severity:<7}  {r.summary}")
+    return EXIT_OK

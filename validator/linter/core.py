@@ -1,0 +1,208 @@
+"""The lint run: read each file once, ask the engine once per distinct question, collect data."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import typing as t
+
+from metadata.errors import PlanError
+from validator.engine import Engine
+from validator.linter.config import LintConfig
+from validator.linter.diagnostics import Diagnostic, LintResult
+from validator.plan import Operation
+from validator.readers import NameLookup, expand_paths, iter_operations
+from validator.rules import RULES
+from validator.rules.base import Context, Rule, parse_timestamp
+
+_OP_RULES: tuple[Rule, ...] = tuple(r for r in RULES.values() if r.check is not None)
+
+
+class _Names:
+    """NameLookup over the engine's resolver, for $batch readers."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._names = engine.names
+
+    def table(self, name: str) -> str | None:
+        return self._names.lookup_table(name)
+
+    def message(self, name: str) -> str | None:
+        try:
+            return self._names.message(name)
+        except LookupError:
+            return None
+
+
+def name_lookup(engine: Engine) -> NameLookup:
+    return _Names(engine)
+
+
+def stale_message(engine: Engine, max_age: dt.timedelta | None, now: dt.datetime) -> str | None:
+    """MA007's message when the data is older than ``max_age`` (None: fresh or no age)."""
+    stamp = engine.source.harvested_at
+    if max_age is None or not stamp:
+        return None
+    when = parse_timestamp(stamp)
+    if when is None:
+        return f"metadata harvest time {stamp!r} cannot be read, so its age is unknown"
+    age = now - when
+    if age <= max_age:
+        return None
+    return (
+        f"metadata harvested {_days(age)} ago ({stamp}) is older than the maximum age of "
+        f"{_days(max_age)}; refresh it with `msgavail harvest`"
+    )
+
+
+def _days(delta: dt.timedelta) -> str:
+    if delta >= dt.timedelta(days=1):
+        n = delta.days
+        return f"{n} day{'s' if n != 1 else ''}"
+    hours = int(delta.total_seconds() // 3600)
+    return f"{hours} hour{'s' if hours != 1 else ''}"
+
+
+class Linter:
+    """Lints many files against one engine; reuse it to keep the engine's answers cached."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        config: LintConfig | None = None,
+        *,
+        now: dt.datetime | None = None,
+    ) -> None:
+        self.engine = engine
+        self.config = config or LintConfig()
+        self.context = Context(engine, self.config.mode)
+        self.names = name_lookup(engine)
+        self.now = now or dt.datetime.now(dt.timezone.utc)
+        self._stale = stale_message(engine, self.config.max_metadata_age, self.now)
+        cfg = self.config
+        self._enabled = {code: cfg.enabled(code) for code in RULES}
+
+    def lint_operations(self, path: str, operations: t.Iterable[Operation]) -> list[Diagnostic]:
+        """Diagnostics for one file's operations, in order (raises what the reader raises)."""
+        ctx = self.context
+        ctx.start_file()
+        file_ignored = self.config.ignored_for(path) if self.config.per_file_ignores else None
+        enabled = self._enabled
+        if file_ignored:
+            enabled = {c: on and not any(c.startswith(i) for i in file_ignored)
+                       for c, on in enabled.items()}  # fmt: skip
+        rules = [r for r in _OP_RULES if enabled[r.id]]
+        out: list[Diagnostic] = []
+        first = True
+        labels = ctx.labels
+        for op in operations:
+            if op.label is not None:
+                ctx.all_labels.setdefault(op.label, op.scope)
+            found: list[Diagnostic] = []
+            if first:
+                first = False
+                if self._stale and enabled["MA007"]:
+                    found.append(self._diag(op, RULES["MA007"], self._stale))
+            for rule in rules:
+                assert rule.check is not None
+                for message in rule.check(op, ctx):
+                    found.append(self._diag(op, rule, message))
+            if op.label is not None:
+                labels.setdefault(op.scope, set()).add(op.label)
+            if op.suppressions is not None:
+                found = self._suppress(op, found, enabled)
+            out.extend(found)
+        return out
+
+    def _diag(self, op: Operation, rule: Rule, message: str) -> Diagnostic:
+        return Diagnostic(op.path, op.line, op.column, op.index, rule.id, rule.severity, message)
+
+    def _suppress(
+        self, op: Operation, found: list[Diagnostic], enabled: t.Mapping[str, bool]
+    ) -> list[Diagnostic]:
+        codes = op.suppressions or ()
+        if not codes:  # a bare "ignore": everything on this operation
+            kept = []
+            used = bool(found)
+            unused: list[str] = [] if used else ["(all codes)"]
+        else:
+            kept = [d for d in found if d.code not in codes]
+            present = {d.code for d in found}
+            unused = [c for c in codes if c not in present]
+        if unused and enabled["MA009"]:
+            rule = RULES["MA009"]
+            line = op.suppression_line or op.line
+            col = op.suppression_column or op.column
+            kept.append(
+                Diagnostic(
+                    op.path,
+                    line,
+                    col,
+                    op.index,
+                    rule.id,
+                    rule.severity,
+                    f"unused suppression: {', '.join(unused)}",
+                )
+            )
+        return kept
+
+    def lint_file(self, path: str) -> tuple[list[Diagnostic], int]:
+        """(diagnostics, operation count) for one file; raises PlanError if unreadable."""
+        count = 0
+
+        def counted(ops: t.Iterable[Operation]) -> t.Iterator[Operation]:
+            nonlocal count
+            for op in ops:
+                count += 1
+                yield op
+
+        _, ops = iter_operations(path, names=self.names)
+        diags = self.lint_operations(path, counted(ops))
+        return diags, count
+
+    def lint(self, paths: t.Iterable[str | os.PathLike[str]]) -> LintResult:
+        files = expand_paths(os.fspath(p) for p in paths)
+        diagnostics: list[Diagnostic] = []
+        failures: list[PlanError] = []
+        operations = 0
+        for path in files:
+            try:
+                diags, count = self.lint_file(path)
+            except PlanError as exc:
+                failures.append(exc)
+                continue
+            diagnostics.extend(diags)
+            operations += count
+        return LintResult(
+            tuple(diagnostics),
+            len(files),
+            operations,
+            tuple(failures),
+            self.engine.source.describe(),
+        )
+
+
+def lint(
+    paths: t.Iterable[str | os.PathLike[str]] | None = None,
+    *,
+    engine: Engine | None = None,
+    config: LintConfig | None = None,
+    operations: t.Iterable[Operation] | None = None,
+    path: str = "<operations>",
+    now: dt.datetime | None = None,
+) -> LintResult:
+    """Lint plan files (or already-read ``operations``) and return the findings as data.
+
+    ``engine`` defaults to the published default; ``config`` to the defaults (offline, every
+    rule). Unreadable files are returned in ``failures``, not raised.
+    """
+    if engine is None:
+        from validator.api import default_engine
+
+        engine = default_engine()
+    linter = Linter(engine, config, now=now)
+    if operations is not None:
+        ops = list(operations)
+        diags = linter.lint_operations(ops[0].path if ops else path, ops)
+        return LintResult(tuple(diags), 1, len(ops), (), engine.source.describe())
+    return linter.lint(paths or ())

@@ -1,0 +1,122 @@
+"""Readers: files in, ``Operation`` records out, each with its line and column.
+
+``read_plan(path)`` reads a whole file (the executor's entry point); ``iter_operations(path)``
+yields operations one at a time (the linter's, so a large plan is never held whole);
+``expand_paths`` turns files and directories into the plan files to read. Which reader runs is
+decided by the file's extension (``KNOWN_EXTENSIONS``).
+
+``$batch`` bodies name entity sets and unbound actions; a ``NameLookup`` (built from the data by
+the linter) tells them apart and maps entity sets to tables. Without one, the names pass through
+as written and the engine's resolver maps them later.
+"""
+
+from __future__ import annotations
+
+import os
+import typing as t
+
+from metadata.errors import PlanError
+from validator.plan import Operation, PlanFile, PlanKind
+
+KNOWN_EXTENSIONS: t.Mapping[str, PlanKind] = {
+    ".json": "plan",
+    ".yaml": "plan",
+    ".yml": "plan",
+    ".batch": "batch",
+    ".http": "batch",
+    ".multipart": "batch",
+    ".xml": "soap",
+}
+_SKIP_DIRS = frozenset({".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__"})
+
+
+class NameLookup(t.Protocol):
+    """What a $batch reader asks of the data: is this name a table, or a message?"""
+
+    def table(self, name: str) -> str | None: ...
+
+    def message(self, name: str) -> str | None: ...
+
+
+def kind_of(path: str) -> PlanKind | None:
+    return KNOWN_EXTENSIONS.get(os.path.splitext(path)[1].lower())
+
+
+def expand_paths(paths: t.Iterable[str]) -> list[str]:
+    """Files as given (any extension), and directories recursed for known extensions, sorted."""
+    found: list[str] = []
+    for p in paths:
+        if os.path.isdir(p):
+            inner: list[str] = []
+            for root, dirs, files in os.walk(p):
+                dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS and not d.startswith("."))
+                inner.extend(os.path.join(root, f) for f in files if kind_of(f) is not None)
+            found.extend(sorted(inner))
+        elif os.path.exists(p):
+            found.append(p)
+        else:
+            raise PlanError("no such file or directory", path=p)
+    return found
+
+
+def read_text(path: str) -> str:
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        raise PlanError(f"cannot read: {exc.strerror}", path=path) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise PlanError("not UTF-8 text", path=path, line=line, column=col) from None
+
+
+def iter_operations(
+    path: str, *, names: NameLookup | None = None, kind: PlanKind | None = None
+) -> tuple[PlanKind, t.Iterator[Operation]]:
+    """The file's kind and its operations, produced lazily (errors raise while iterating)."""
+    kind = kind or kind_of(path)
+    if kind is None:
+        raise PlanError(
+            "unknown file type (expected .json or .yaml plans, .batch/.http $batch bodies, "
+            ".xml ExecuteMultiple requests)",
+            path=path,
+        )
+    if kind == "soap":
+        from validator.readers.soap import iter_soap
+
+        with open(path, "rb") as fh:
+            try:
+                raw = fh.read()
+            except OSError as exc:  # pragma: no cover - read errors after open are rare
+                raise PlanError(f"cannot read: {exc.strerror}", path=path) from None
+        return kind, iter_soap(raw, path)
+    text = read_text(path)
+    if kind == "batch":
+        from validator.readers.batch import iter_batch
+
+        return kind, iter_batch(text, path, names=names)
+    from validator.readers import native
+
+    if path.lower().endswith(".json"):
+        return kind, native.iter_json(text, path)
+    return kind, native.iter_yaml(text, path)
+
+
+def read_plan(path: str | os.PathLike[str], *, names: NameLookup | None = None) -> PlanFile:
+    """Read a whole plan file; raises PlanError naming file:line:col on unreadable input."""
+    p = os.fspath(path)
+    kind, ops = iter_operations(p, names=names)
+    return PlanFile(p, kind, tuple(ops))
+
+
+__all__ = [
+    "KNOWN_EXTENSIONS",
+    "NameLookup",
+    "expand_paths",
+    "iter_operations",
+    "kind_of",
+    "read_plan",
+]

@@ -1,0 +1,207 @@
+"""The plan schema as plain Python: fast enough for 100,000 operations, and kept equal to it.
+
+``validator/schemas/plan.schema.json`` is the published contract (editors use it through
+``$schema``). Running jsonschema over every operation of a large plan costs more than the whole
+lint budget, so readers check each operation with ``operation_problems`` instead; the test suite
+checks that the two agree (valid for one iff valid for the other) on a corpus and on generated
+operations.
+"""
+
+from __future__ import annotations
+
+import re
+
+from validator.plan import Operation, Related, find_references
+
+_NAME_FIELDS = ("message", "table", "entity", "secondary_table", "relationship")
+KNOWN_FIELDS = frozenset(
+    (*_NAME_FIELDS, "id", "data", "parameters", "label", "related", "x-msgavail-ignore")
+)
+_GUID_OR_REF = re.compile(
+    r"^(\{?[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}?"
+    r"|\$[A-Za-z0-9_][A-Za-z0-9_.\-]*)$"
+)
+_LABEL = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
+_CODE = re.compile(r"^MA[0-9]{3}$")
+IGNORE_FIELD = "x-msgavail-ignore"
+
+
+def _type_name(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__  # YAML dates and the like
+
+
+def _pattern_match(pattern: re.Pattern[str], value: str) -> bool:
+    # JSON Schema's "$" is end of string; Python's also matches before a final newline.
+    return pattern.match(value) is not None and not value.endswith("\n")
+
+
+def _id_problem(where: str, value: object) -> str | None:
+    if not isinstance(value, str):
+        return f'{where} must be a string (a GUID or "$label"), not {_type_name(value)}'
+    if not _pattern_match(_GUID_OR_REF, value):
+        return f'{where} must be a GUID or "$label", not {value!r}'
+    return None
+
+
+def operation_problems(value: object) -> list[str]:
+    """Every way ``value`` breaks the plan schema's operation definition (empty when valid)."""
+    if not isinstance(value, dict):
+        return [f"an operation must be an object, not {_type_name(value)}"]
+    problems: list[str] = []
+    for key in value:
+        if key not in KNOWN_FIELDS and not (isinstance(key, str) and key.startswith("x-")):
+            problems.append(f"unknown field {key!r}")
+    if "message" not in value:
+        problems.append('missing required field "message"')
+    for key in _NAME_FIELDS:
+        if key in value:
+            v = value[key]
+            if not isinstance(v, str):
+                problems.append(f'"{key}" must be a string, not {_type_name(v)}')
+            elif not v:
+                problems.append(f'"{key}" must not be empty')
+    if "table" in value and "entity" in value:
+        problems.append('give "table" or its synonym "entity", not both')
+    if "secondary_table" in value and "table" not in value and "entity" not in value:
+        problems.append('"secondary_table" needs "table"')
+    if "id" in value:
+        p = _id_problem('"id"', value["id"])
+        if p:
+            problems.append(p)
+    for key in ("data", "parameters"):
+        if key in value and not isinstance(value[key], dict):
+            problems.append(f'"{key}" must be an object, not {_type_name(value[key])}')
+    if "label" in value:
+        label = value["label"]
+        if not isinstance(label, str):
+            problems.append(f'"label" must be a string, not {_type_name(label)}')
+        elif not _pattern_match(_LABEL, label):
+            problems.append(f'"label" must be letters, digits, "_", "." or "-", not {label!r}')
+    if "related" in value:
+        problems.extend(_related_problems(value["related"]))
+    if IGNORE_FIELD in value:
+        codes = value[IGNORE_FIELD]
+        if not isinstance(codes, list) or not codes:
+            problems.append(f'"{IGNORE_FIELD}" must be a non-empty array of codes such as "MA005"')
+        else:
+            for c in codes:
+                if not isinstance(c, str) or not _pattern_match(_CODE, c):
+                    problems.append(f'"{IGNORE_FIELD}" entries must be codes such as "MA005"')
+                    break
+    return problems
+
+
+def _related_problems(related: object) -> list[str]:
+    if not isinstance(related, list):
+        return [f'"related" must be an array, not {_type_name(related)}']
+    if not related:
+        return ['"related" must not be empty']
+    problems: list[str] = []
+    for i, item in enumerate(related):
+        where = f'"related"[{i}]'
+        if not isinstance(item, dict):
+            problems.append(f"{where} must be an object, not {_type_name(item)}")
+            continue
+        for key in item:
+            if key not in ("table", "id"):
+                problems.append(f"{where} has unknown field {key!r}")
+        if "table" not in item:
+            problems.append(f'{where} is missing "table"')
+        elif not isinstance(item["table"], str) or not item["table"]:
+            problems.append(f"{where}.table must be a non-empty string")
+        if "id" not in item:
+            problems.append(f'{where} is missing "id"')
+        else:
+            p = _id_problem(f"{where}.id", item["id"])
+            if p:
+                problems.append(p)
+    return problems
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def build_operation(
+    index: int,
+    value: object,
+    *,
+    path: str,
+    line: int,
+    column: int,
+    suppressions: tuple[str, ...] | None = None,
+    suppression_line: int | None = None,
+    suppression_column: int | None = None,
+) -> Operation:
+    """An Operation from a native plan entry; what breaks the schema goes to ``problems``."""
+    problems = tuple(operation_problems(value))
+    if not isinstance(value, dict):
+        return Operation(index, None, line=line, column=column, path=path, raw=value,
+                         problems=problems)  # fmt: skip
+    related: tuple[Related, ...] = ()
+    rel = value.get("related")
+    if isinstance(rel, list):
+        related = tuple(
+            Related(r["table"], r["id"])
+            for r in rel
+            if isinstance(r, dict) and isinstance(r.get("table"), str)
+            and isinstance(r.get("id"), str)
+        )  # fmt: skip
+    ident = _str(value.get("id"))
+    data = value.get("data")
+    params = value.get("parameters")
+    codes = value.get(IGNORE_FIELD)
+    if isinstance(codes, list) and suppressions is None:
+        suppressions = tuple(c for c in codes if isinstance(c, str))
+        suppression_line, suppression_column = line, column
+    return Operation(
+        index=index,
+        message=_str(value.get("message")),
+        table=_str(value.get("table")) or _str(value.get("entity")),
+        secondary_table=_str(value.get("secondary_table")),
+        id=ident,
+        data=data if isinstance(data, dict) else None,
+        parameters=params if isinstance(params, dict) else None,
+        label=_str(value.get("label")),
+        relationship=_str(value.get("relationship")),
+        related=related,
+        line=line,
+        column=column,
+        path=path,
+        raw=value,
+        problems=problems,
+        references=find_references(ident, data, related),
+        suppressions=suppressions,
+        suppression_line=suppression_line,
+        suppression_column=suppression_column,
+    )
+
+
+def document_problem(doc: object) -> str | None:
+    """Why a whole document is not a plan (the reader then fails with exit status 2)."""
+    if not isinstance(doc, dict):
+        return f'expected an object with an "operations" array, not {_type_name(doc)}'
+    if "operations" not in doc:
+        return 'expected an object with an "operations" array; "operations" is missing'
+    if not isinstance(doc["operations"], list):
+        return f'"operations" must be an array, not {_type_name(doc["operations"])}'
+    for key in doc:
+        if key not in ("operations", "$schema") and not (
+            isinstance(key, str) and key.startswith("x-")
+        ):
+            return f'unknown top-level field {key!r} (expected "operations", "$schema", x-...)'
+    if "$schema" in doc and not isinstance(doc["$schema"], str):
+        return '"$schema" must be a string'
+    return None

@@ -1,0 +1,42 @@
+"""The lint rules, one module each, and their registry (stable codes: DESIGN.md §3).
+
+Each module holds a ``RULE``; ``RULES`` maps codes to rules in code order. New rules take the
+next free code; no code ever changes meaning.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from validator.rules import (
+    ma001_unknown_message,
+    ma002_unknown_table,
+    ma003_unsupported_pair,
+    ma004_message_not_available,
+    ma005_table_not_available,
+    ma006_invalid_operation,
+    ma007_stale_metadata,
+    ma008_unresolved_reference,
+    ma009_unused_suppression,
+)
+from validator.rules.base import Context, Resolution, Rule, Severity
+
+_MODULES = (
+    ma001_unknown_message,
+    ma002_unknown_table,
+    ma003_unsupported_pair,
+    ma004_message_not_available,
+    ma005_table_not_available,
+    ma006_invalid_operation,
+    ma007_stale_metadata,
+    ma008_unresolved_reference,
+    ma009_unused_suppression,
+)
+RULES: t.Mapping[str, Rule] = {m.RULE.id: m.RULE for m in _MODULES}
+
+
+def get(code: str) -> Rule:
+    return RULES[code]
+
+
+__all__ = ["RULES", "Context", "Resolution", "Rule", "Severity", "get"]

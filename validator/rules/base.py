@@ -1,0 +1,138 @@
+"""What a rule is, and the per-run context rules read (one engine answer per distinct question)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import typing as t
+
+from metadata.errors import UnknownMessageError, UnknownNameError, UnknownTableError
+from metadata.model import Mode
+from validator.engine import Engine, Verdict
+from validator.plan import Operation
+
+Severity = t.Literal["error", "warning"]
+SEVERITIES: tuple[Severity, ...] = ("warning", "error")
+
+
+class Rule(t.NamedTuple):
+    """A lint rule: stable id and name, default severity, documentation and its check.
+
+    ``check`` yields one message per finding on an operation; rules with no ``check`` are
+    decided by the linter itself (file-level and suppression rules).
+    """
+
+    id: str
+    name: str
+    severity: Severity
+    summary: str
+    description: str
+    example: str
+    check: t.Callable[[Operation, Context], t.Iterable[str]] | None = None
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "code": self.id,
+            "name": self.name,
+            "severity": self.severity,
+            "summary": self.summary,
+            "description": self.description,
+            "example": self.example,
+        }
+
+
+class Resolution(t.NamedTuple):
+    """What the data says about one (message, table, secondary table) question."""
+
+    message_error: UnknownMessageError | None = None
+    table_errors: tuple[UnknownTableError, ...] = ()
+    verdict: Verdict | None = None
+    needs_table: str | None = None
+    """The canonical message name when it is bound to tables and the operation gives none."""
+
+
+def supported(verdict: Verdict) -> bool:
+    """Supported for the table, counting a custom-table rule that depends on ownership."""
+    return verdict.supported or (
+        verdict.basis == "custom-table rule" and verdict.filter_availability is not None
+    )
+
+
+def plain_reason(verdict: Verdict) -> str:
+    # Verdict reasons end with " [<source>]"; lint output names the source once, not per line.
+    reason = verdict.reason
+    suffix = f" [{verdict.source.describe()}]"
+    return reason[: -len(suffix)] if reason.endswith(suffix) else reason
+
+
+class Context:
+    """Shared by the rules during one lint run: the engine, the mode and a cache of answers."""
+
+    def __init__(self, engine: Engine, mode: Mode = "offline") -> None:
+        self.engine = engine
+        self.mode: Mode = mode
+        self._cache: dict[tuple[str, str | None, str | None], Resolution] = {}
+        self.labels: dict[str | None, set[str]] = {}
+        """Labels defined so far in the current file, by scope (reset per file)."""
+        self.all_labels: dict[str, str | None] = {}
+        """Every label of the current file and its scope (to explain a forward reference)."""
+
+    def start_file(self) -> None:
+        self.labels = {}
+        self.all_labels = {}
+
+    def resolve(self, op: Operation) -> Resolution | None:
+        if op.message is None:
+            return None
+        key = (op.message, op.table, op.secondary_table)
+        found = self._cache.get(key)
+        if found is None:
+            found = self._cache[key] = self._resolve(*key)
+        return found
+
+    def _resolve(self, message: str, table: str | None, secondary: str | None) -> Resolution:
+        names = self.engine.names
+        msg_error: UnknownMessageError | None = None
+        canonical: str | None = None
+        try:
+            canonical = names.message(message)
+        except UnknownMessageError as exc:
+            msg_error = exc
+        table_errors: list[UnknownTableError] = []
+        for name, custom_ok in ((table, True), (secondary, False)):
+            if name is None or names.lookup_table(name) is not None:
+                continue
+            if custom_ok and names.is_presumed_custom(name):
+                continue
+            try:
+                names.table(name)
+            except UnknownTableError as exc:
+                table_errors.append(exc)
+        if msg_error is not None or table_errors or canonical is None:
+            return Resolution(msg_error, tuple(table_errors))
+        if table is None:
+            if secondary is not None:
+                return Resolution()
+            snap = self.engine.snapshot
+            if snap.filters_for(canonical) and snap.filter(canonical, None, None) is None:
+                return Resolution(needs_table=canonical)
+        try:
+            verdict = self.engine.check(canonical, table, secondary, self.mode)
+        except UnknownNameError as exc:  # pragma: no cover - names were checked above
+            if isinstance(exc, UnknownTableError):
+                return Resolution(table_errors=(exc,))
+            raise
+        return Resolution(verdict=verdict)
+
+
+def parse_timestamp(value: str) -> dt.datetime | None:
+    """An ISO 8601 time (``Z`` allowed), as aware UTC; None when it cannot be read."""
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        when = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.timezone.utc)
+    return when.astimezone(dt.timezone.utc)

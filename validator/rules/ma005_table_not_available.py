@@ -1,0 +1,31 @@
+"""MA005 table-not-available: SdkMessageFilter.Availability for this table excludes the mode."""
+
+from __future__ import annotations
+
+import typing as t
+
+from validator.plan import Operation
+from validator.rules.base import Context, Rule, plain_reason, supported
+
+
+def check(op: Operation, ctx: Context) -> t.Iterator[str]:
+    res = ctx.resolve(op)
+    v = res.verdict if res is not None else None
+    if v is None or not supported(v) or v.available or not v.determinate:
+        return
+    if v.message_availability != ("Server" if ctx.mode == "offline" else "Client"):
+        yield plain_reason(v)
+
+
+RULE = Rule(
+    id="MA005",
+    name="table-not-available",
+    severity="error",
+    summary="SdkMessageFilter.Availability for this table excludes the mode",
+    description="The message runs in the mode, but not for this table: its SdkMessageFilter "
+    "row says Server (offline lint) or Client (online lint). Create is available offline, "
+    "except for tables such as queue, systemuser (user) and site.",
+    example='{"message": "Create", "table": "queue"}  (offline)  ->  MA005 Create on queue is '
+    "not available offline: SdkMessageFilter.Availability = Server",
+    check=check,
+)

@@ -121,7 +121,7 @@ def run(
             click.echo(json.dumps(_run_json(None, [], [], outcome.findings), indent=2))
         else:
             for f in outcome.findings:
-                click.echo(f.render())
+                click.echo(f.text())
             click.echo(
                 f"nothing queued: {len(blocking)} error(s) in {plan}"
                 + ("" if skip_unavailable else " (--skip-unavailable queues the rest)"),
@@ -138,7 +138,7 @@ def run(
             return EXIT_OK
         for f in outcome.findings:
             if f.severity == "warning":
-                click.echo(f.render())
+                click.echo(f.text())
         if result.skipped:
             click.echo(f"skipped {len(result.skipped)} operation(s) that cannot run offline:")
             for s in result.skipped:

@@ -17,7 +17,7 @@ from validator.executor.journal import Journal, LocalRecord, Op
 
 if t.TYPE_CHECKING:
     from validator.engine import Engine
-    from validator.executor.gate import PlanOp
+    from validator.plan import Operation as PlanOp
 
 BIND = "@odata.bind"
 RELATE = frozenset({"associate", "disassociate"})
@@ -97,7 +97,9 @@ class Enqueuer:
 
         data: dict[str, t.Any] = {}
         binds: dict[str, dict[str, str]] = {}
-        for key, value in dict(op.data or {}).items():
+        raw = dict(op.data or {})
+        etag = raw.pop("@odata.etag", None)  # the version the user saw, for --etag playback
+        for key, value in raw.items():
             if key.endswith(BIND) and isinstance(value, str):
                 nav = key[: -len(BIND)]
                 label = _label_of(value)
@@ -131,6 +133,7 @@ class Enqueuer:
             "relationship": op.relationship,
             "related": None,
             "label": op.label,
+            "etag": etag if isinstance(etag, str) else None,
             "origin": {"path": op.path, "operation": op.index, "line": op.line},
         }
         if verb not in RELATE:

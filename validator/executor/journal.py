@@ -99,6 +99,7 @@ class Op(t.TypedDict, total=False):
     relationship: str | None
     related: dict[str, str] | None  # {"table", "id"} for Associate / Disassociate
     label: str | None
+    etag: str | None  # the record's @odata.etag when the user edited it (--etag mode)
     origin: dict[str, t.Any]  # {"path", "operation", "line"} where the user wrote it
     attempts: int
     uncertain: bool  # a request may have reached the server without us hearing the answer

@@ -176,15 +176,15 @@ def build_request(op: Op, resolver: Resolver, use_etag: bool) -> SubRequest:
         if verb == "create":
             headers = (("If-None-Match", "*"),)
         else:
-            etag = op.get("etag") if use_etag else None  # type: ignore[misc]
-            headers = (("If-Match", str(etag) if etag else "*"),)
+            etag = op.get("etag") if use_etag else None
+            headers = (("If-Match", etag or "*"),)
         return SubRequest("PATCH", path, headers, body)
     if verb == "delete":
         return SubRequest("DELETE", path)
     if verb in ("associate", "disassociate"):
         rel = op.get("related") or {}
         rel_set = resolver.entity_set(rel["table"])
-        nav = op.get("relationship")
+        nav = op.get("relationship") or ""
         if verb == "associate":
             return SubRequest(
                 "POST", f"{path}/{nav}/$ref", (), {"@odata.id": f"{rel_set}({rel['id']})"}
@@ -401,10 +401,8 @@ class Player:
         ops = [op for op, _ in prepared]
         reqs = [req for _, req in prepared]
         try:
-            if len(prepared) == 1:
-                responses = [self._single(ops[0], reqs[0])]
-            else:
-                responses = self._batch(reqs)
+            one = len(prepared) == 1
+            responses = [self._single(ops[0], reqs[0])] if one else self._batch(reqs)
         except WebAPIError:
             self.journal.set_state(ops, "pending", uncertain=True)
             raise
@@ -449,7 +447,7 @@ class Player:
     def _settle(self, ops: list[Op], responses: list[SubResponse]) -> bool:
         progressed = False
         auth_failure: dict[str, t.Any] | None = None
-        for op, resp in zip(ops, responses):
+        for op, resp in zip(ops, responses, strict=True):
             later = self._later_delete(op)
             outcome = classify(op, resp, later)
             if outcome.kind == "verify":

@@ -316,12 +316,11 @@ def journal_name(org: str | None) -> str:
 
 
 def normalize_org(org: str) -> str:
-    """``HTTPS://Contoso.crm.dynamics.com/`` and ``https://contoso.crm.dynamics.com``: one org."""
-    from urllib.parse import urlsplit, urlunsplit
+    """The org URL as the harvest keys it (``HTTPS://Contoso.crm.dynamics.com/`` and
+    ``https://contoso.crm.dynamics.com/api/data/v9.2`` are one org); bad URLs are refused."""
+    from metadata.orgurl import normalize_org_url
 
-    parts = urlsplit(org.strip())
-    path = parts.path.rstrip("/")
-    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, "", ""))
+    return normalize_org_url(org)
 
 
 def journal_dir(name: str, data_dir: str | None = None) -> str:

@@ -419,6 +419,13 @@ def drop(
     help="Operations per $batch request (1 sends one request per operation).",
 )
 @click.option(
+    "--retries",
+    type=click.IntRange(0, 20),
+    default=5,
+    show_default=True,
+    help="Retries per request after a 5xx or a transport error (with backoff).",
+)
+@click.option(
     "--etag/--no-etag",
     default=False,
     help="Update with If-Match: <ETag seen when queued> when known (default If-Match: *).",
@@ -430,6 +437,7 @@ def drop(
 def sync(
     org: str,
     batch_size: int,
+    retries: int,
     etag: bool,
     fmt: str,
     cache_dir: str | None,
@@ -448,7 +456,7 @@ def sync(
         report = sync_journal(
             journal,
             org,
-            SyncOptions(batch_size=batch_size, use_etag=etag, cache_dir=cache_dir),
+            SyncOptions(batch_size=batch_size, use_etag=etag, cache_dir=cache_dir, retries=retries),
             progress=_progress(fmt),
         )
     if fmt == "json":

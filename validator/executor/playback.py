@@ -59,6 +59,7 @@ class SyncOptions(t.NamedTuple):
     cache_dir: str | None = None
     client: WebAPIClient | None = None  # injected by tests and benchmarks
     max_idle_rounds: int = 6  # rounds in a row with only transient failures before giving up
+    retries: int = 5  # per request, for 5xx and transport errors (429 waits Retry-After)
 
 
 class Outcome(t.NamedTuple):
@@ -525,9 +526,10 @@ def sync_journal(
         owned = client is None
         if client is None:
             from metadata.auth import default_provider
-            from metadata.webapi import WebAPIClient
+            from metadata.webapi import RetryPolicy, WebAPIClient
 
-            client = WebAPIClient(org, default_provider(org))
+            policy = RetryPolicy(max_retries=options.retries)
+            client = WebAPIClient(org, default_provider(org), retry=policy)
         try:
             return Player(journal, client, Resolver(snapshot), options, progress).run()
         finally:

@@ -151,7 +151,7 @@ def test_lost_acknowledgement_commits_then_drops_the_connection(emu, http):
     with pytest.raises(httpx.TransportError):
         http.patch(f"accounts({a})", json={"name": "A"}, headers={"If-None-Match": "*"})
     assert http.get(f"accounts({a})").json()["name"] == "A"
-    assert [r.fault for r in emu.requests("accounts(")][0] == "lost-ack"
+    assert next(r.fault for r in emu.requests("accounts(")) == "lost-ack"
 
 
 def test_rejections_stand_for_a_missing_privilege_until_cleared(emu, http):

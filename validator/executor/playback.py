@@ -26,6 +26,7 @@ changeset, so successive batches replay more simply.)
 
 from __future__ import annotations
 
+import collections
 import time
 import typing as t
 
@@ -295,20 +296,23 @@ class Player:
         self._done_count = 0
         idle = 0
         try:
-            while todo:
-                group, waiting, rest = self._next_group(todo, blockers)
+            queue = collections.deque(todo)
+            window = 20 * self.options.batch_size  # how far ahead to look for independent ops
+            while queue:
+                head = [queue.popleft() for _ in range(min(window, len(queue)))]
+                group, waiting, rest = self._next_group(head, blockers)
                 for op, seq in waiting:
                     self.report.waiting.append((op, seq))
                 if not group:
-                    break
+                    continue  # everything in the window waits behind parked operations
                 progressed = self._send(group)
                 retry = [op for op in group if op["state"] == "pending"]
                 newly_parked = [op for op in group if op["state"] == "parked"]
                 for op in newly_parked:
                     for key in keys_of(op):
                         blockers.setdefault(key, op["seq"])
-                todo = retry + rest if retry else rest
-                todo.sort(key=lambda o: o["seq"])
+                back = sorted(retry + rest, key=lambda o: o["seq"]) if retry else rest
+                queue.extendleft(reversed(back))
                 if self.progress:
                     self.progress(self._done_count, total)
                 if progressed:
@@ -319,17 +323,18 @@ class Player:
                         self.report.aborted = (
                             f"{self.client.org} keeps failing (last: "
                             f"{(retry[0].get('last_error') or {}).get('message')}); "
-                            f"{len(todo)} operation(s) stay queued"
+                            f"{len(queue)} operation(s) stay queued"
                         )
                         break
                     time.sleep(min(30.0, 0.5 * 2**idle))
         except (AuthenticationError, TransportError, ThrottledError, ServerError) as exc:
             self.report.aborted = f"{exc}; nothing was lost: the operations stay queued"
         waiting_seqs = {op["seq"] for op, _ in self.report.waiting}
+        left = self.journal.ops({"pending", "in-flight", "parked"})
+        self.report.parked = [op for op in left if op["state"] == "parked"]
         self.report.pending = [
-            op for op in self.journal.ops({"pending", "in-flight"}) if op["seq"] not in waiting_seqs
+            op for op in left if op["state"] != "parked" and op["seq"] not in waiting_seqs
         ]
-        self.report.parked = self.journal.ops({"parked"})
         self.report.seconds = time.monotonic() - started
         return self.report
 
@@ -348,9 +353,8 @@ class Player:
         in_group: set[str] = set()
         deferred: set[str] = set()
         limit = self.options.batch_size
-        window = 4 * limit  # how far ahead to look for independent operations
         for i, op in enumerate(todo):
-            if len(group) >= limit or i >= window:
+            if len(group) >= limit:
                 rest.extend(todo[i:])
                 break
             keys = keys_of(op)

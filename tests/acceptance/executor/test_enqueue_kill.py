@@ -43,7 +43,7 @@ def test_a_killed_run_queues_the_whole_plan_or_nothing(tmp_path, data_dir):
             proc.wait()
             full_run = time.monotonic() - started
         else:  # later ones die in the second half of their run, where the commit happens
-            time.sleep(rng.uniform(0.4, 1.0) * full_run)
+            time.sleep(rng.uniform(0.5, 1.05) * full_run)
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
         proc.wait()

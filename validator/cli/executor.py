@@ -42,12 +42,30 @@ def journal_option(func: F) -> F:
     )(func)
 
 
-def _open(name: str, data_dir: str | None, org: str | None = None) -> Journal:
+def _open(
+    name: str, data_dir: str | None, org: str | None = None, *, create: bool = True
+) -> Journal:
+    import os
+
+    from metadata.errors import DataUnavailableError
     from validator.executor.journal import Journal, journal_dir
 
-    journal = Journal.open(journal_dir(name, data_dir))
+    path = journal_dir(name, data_dir)
+    if not create and not os.path.isdir(path):
+        raise DataUnavailableError(
+            f"no journal {name} in {os.path.dirname(path)}: nothing was queued for it"
+        )
+    journal = Journal.open(path)
     journal.remember_org(org)
     return journal
+
+
+def _exists(name: str, data_dir: str | None) -> bool:
+    import os
+
+    from validator.executor.journal import journal_dir
+
+    return os.path.isdir(journal_dir(name, data_dir))
 
 
 def _name_for(org: str | None, snapshot: str | None, journal_name: str | None) -> str:
@@ -226,13 +244,14 @@ def get(
     info = engine.snapshot.table(logical)
     pk = (info.primary_id_attribute if info else None) or f"{logical}id"
     name = _name_for(org or engine.source.org, None, journal_name)
-    with _open(name, data_dir) as journal:
-        if record_id is not None:
-            rec = local.retrieve(journal, logical, record_id)
-            rows = [rec] if rec is not None else []
-            rows = [r for r in rows if r and local.matches(r, conditions)]
-        else:
-            rows = local.retrieve_multiple(journal, logical, conditions)
+    rows: list[t.Any] = []
+    if _exists(name, data_dir):
+        with _open(name, data_dir) as journal:
+            if record_id is not None:
+                rec = local.retrieve(journal, logical, record_id)
+                rows = [rec] if rec is not None and local.matches(rec, conditions) else []
+            else:
+                rows = local.retrieve_multiple(journal, logical, conditions)
     shaped = [local.shape(r, pk) for r in rows]
     if fmt == "json":
         if record_id is not None:
@@ -253,7 +272,7 @@ def get(
 def _journal_for(
     journal_name: str | None, org: str | None, snapshot: str | None, data_dir: str | None
 ) -> Journal:
-    return _open(_name_for(org, snapshot, journal_name), data_dir, org)
+    return _open(_name_for(org, snapshot, journal_name), data_dir, org, create=False)
 
 
 def queue_selection(func: F) -> F:
@@ -293,6 +312,14 @@ def queue(
     `queue retry`).
     """
     if ctx.invoked_subcommand is not None:
+        return EXIT_OK
+    name = _name_for(org, snapshot, journal_name)
+    if not _exists(name, data_dir):
+        if fmt == "json":
+            doc: dict[str, t.Any] = {"version": 1, "journal": None, "counts": {}, "operations": []}
+            click.echo(json.dumps(doc, indent=2))
+        else:
+            click.echo(f"nothing queued (no journal {name} yet)")
         return EXIT_OK
     with _journal_for(journal_name, org, snapshot, data_dir) as journal:
         ops = journal.ops()
@@ -364,6 +391,7 @@ def retry(
 ) -> int:
     """Put parked operations (all of them, or SEQ...) back in line for the next sync."""
     with _journal_for(journal_name, org, snapshot, data_dir) as journal:
+        journal.acquire_playback_lock()  # not while a sync is playing these operations
         chosen = _select(journal, seqs, {"parked"})
         if not chosen:
             click.echo("no parked operations")
@@ -392,6 +420,7 @@ def drop(
     Dropped operations stay in the journal, marked dropped (see `queue --all`).
     """
     with _journal_for(journal_name, org, snapshot, data_dir) as journal:
+        journal.acquire_playback_lock()  # not while a sync is playing these operations
         chosen = _select(journal, seqs, {"parked", "pending"} if seqs else {"parked"})
         if not chosen:
             click.echo("nothing to drop")

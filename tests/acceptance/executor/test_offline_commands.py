@@ -135,3 +135,20 @@ def test_queue_retry_and_drop(tmp_path, data_dir, capsys, monkeypatch):
     assert [op["state"] for op in doc["operations"]] == ["dropped", "pending", "pending"]
     assert doc["counts"] == {"dropped": 1, "pending": 2}
     assert run_cli(["queue", "retry", "7"], capsys).exit_code == 2
+
+
+def test_nothing_queued_yet_is_not_an_error_and_creates_nothing(data_dir, capsys):
+    shown = run_cli(["queue", "--org", "https://contoso.crm.dynamics.com"], capsys)
+    assert shown.exit_code == 0 and "nothing queued" in shown.stdout
+    assert run_cli(["get", "account", "--where", "name=x"], capsys).exit_code == 1
+    assert not os.path.exists(os.path.join(data_dir, "journals"))
+
+
+def test_retry_and_drop_wait_for_a_running_sync(tmp_path, data_dir, capsys):
+    plan = write_plan(tmp_path / "p.json", [{"message": "Create", "table": "account"}])
+    assert run_cli(["run", plan, "--offline"], capsys).exit_code == 0
+    with Journal.open(journal_dir("local", data_dir)) as syncing:
+        syncing.acquire_playback_lock()
+        busy = run_cli(["queue", "drop", "1", "--yes"], capsys)
+        assert busy.exit_code == 2 and "another `msgavail sync`" in busy.stderr
+    assert run_cli(["queue", "drop", "1", "--yes"], capsys).exit_code == 0

@@ -24,13 +24,13 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from fixtures.emulator import start, writes  # noqa: E402
-from tests.executor_support import executor_seed  # noqa: E402
-from validator.api import load_engine  # noqa: E402
-from validator.executor.enqueue import Enqueuer, apply_local, queue_operations  # noqa: E402
-from validator.executor.journal import Journal  # noqa: E402
-from validator.executor.playback import SyncOptions, sync_journal  # noqa: E402
-from validator.plan import Operation, Related  # noqa: E402
+from fixtures.emulator import start, writes
+from tests.executor_support import executor_seed
+from validator.api import load_engine
+from validator.executor.enqueue import Enqueuer, apply_local, queue_operations
+from validator.executor.journal import Journal
+from validator.executor.playback import SyncOptions, sync_journal
+from validator.plan import Operation, Related
 
 TOKEN = "bench-token"
 
@@ -46,12 +46,21 @@ def plan(n: int) -> list[Operation]:
     for g in range(n // 10):
         add("Create", "account", label=f"a{g}", data={"name": f"Account {g}"})
         for j in range(4):
-            add("Create", "contact", label=f"c{g}_{j}",
-                data={"lastname": f"C{g}_{j}", "parentcustomerid_account@odata.bind": f"$a{g}"})
+            add(
+                "Create",
+                "contact",
+                label=f"c{g}_{j}",
+                data={"lastname": f"C{g}_{j}", "parentcustomerid_account@odata.bind": f"$a{g}"},
+            )
         for j in range(2):
             add("Update", "contact", id=f"$c{g}_{j}", data={"telephone1": f"555-{g}-{j}"})
-        add("Associate", "account", id=f"$a{g}", relationship="contact_customer_accounts",
-            related=(Related("contact", f"$c{g}_0"),))
+        add(
+            "Associate",
+            "account",
+            id=f"$a{g}",
+            relationship="contact_customer_accounts",
+            related=(Related("contact", f"$c{g}_0"),),
+        )
         add("Delete", "contact", id=f"$c{g}_3")
         add("SetState", "account", id=f"$a{g}", data={"statecode": 1, "statuscode": 2})
     return ops  # fmt: skip

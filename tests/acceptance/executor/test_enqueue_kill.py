@@ -33,7 +33,7 @@ def test_a_killed_run_queues_the_whole_plan_or_nothing(tmp_path, data_dir):
     env = dict(os.environ, MSGAVAIL_DATA_DIR=data_dir, PYTHONPATH=ROOT)
     completed = 0
     full_run = None
-    for round_ in range(ROUNDS):
+    for _ in range(ROUNDS):
         started = time.monotonic()
         proc = subprocess.Popen(
             [sys.executable, "-m", "validator.cli", "run", plan, "--offline"],

@@ -184,7 +184,13 @@ def _bool_or_none(value: t.Any) -> bool | None:
     return value if isinstance(value, bool) else None
 
 
+_BY_CODE = {int(a): a for a in Availability}
+
+
 def _availability(value: t.Any, what: str) -> Availability:
+    found = _BY_CODE.get(value) if type(value) is int else None  # the common case, fast
+    if found is not None:
+        return found
     try:
         return Availability.parse(value)
     except ValueError:

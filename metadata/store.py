@@ -123,7 +123,12 @@ class Store:
 
     def cached_snapshot(self, org: str) -> Snapshot:
         """The org's cached snapshot; DataUnavailableError when it was never harvested."""
-        cached = self.get(org)
+        opened_here = self._cache is None
+        try:
+            cached = self.get(org)
+        finally:
+            if opened_here:  # a one-shot read (check/lint --org): do not keep SQLite open
+                self.close()
         if cached is None:
             from metadata.orgurl import normalize_org_url
 
@@ -195,16 +200,15 @@ class Store:
             cache.delete("harvest:" + org)
             cache.delete("checked:" + org)
 
-    def lock(self, org: str) -> t.ContextManager[t.Any]:
-        """Serializes harvests of one org across processes (expires if its holder dies)."""
-        import diskcache
+    def lock(self, org: str, *, poll: float = 0.05) -> t.ContextManager[None]:
+        """Serializes harvests of one org across processes.
 
+        The lock records its holder (host, pid); a lock left by a process that died on this
+        host is broken at once, and any lock expires after LOCK_EXPIRE_SECONDS.
+        """
         from metadata.orgurl import normalize_org_url
 
-        lock = diskcache.Lock(
-            self._open(), "lock:" + normalize_org_url(org), expire=LOCK_EXPIRE_SECONDS
-        )
-        return t.cast("t.ContextManager[t.Any]", lock)
+        return _HarvestLock(self._open(), "lock:" + normalize_org_url(org), poll)
 
     def recover(self, org: str) -> None:
         """Make the store usable again after a CacheError: drop the org's entry, or move a
@@ -218,3 +222,43 @@ class Store:
         aside = f"{self.path}.damaged-{int(time.time())}-{os.getpid()}"
         with contextlib.suppress(FileNotFoundError):
             os.replace(self.path, aside)
+
+
+class _HarvestLock:
+    def __init__(self, cache: diskcache.Cache, key: str, poll: float) -> None:
+        import socket
+
+        self.cache = cache
+        self.key = key
+        self.poll = poll
+        self.me = {"host": socket.gethostname(), "pid": os.getpid(), "token": os.urandom(8).hex()}
+
+    def __enter__(self) -> None:
+        while not self.cache.add(self.key, self.me, expire=LOCK_EXPIRE_SECONDS, retry=True):
+            holder = self.cache.get(self.key, retry=True)
+            if isinstance(holder, dict) and _dead_here(holder):
+                # compare-and-delete: only remove the dead holder's own lock
+                with self.cache.transact(retry=True):
+                    if self.cache.get(self.key) == holder:
+                        self.cache.delete(self.key)
+                continue
+            time.sleep(self.poll)
+
+    def __exit__(self, *exc: object) -> None:
+        with self.cache.transact(retry=True):
+            if self.cache.get(self.key) == self.me:
+                self.cache.delete(self.key)
+
+
+def _dead_here(holder: dict[str, t.Any]) -> bool:
+    import socket
+
+    if holder.get("host") != socket.gethostname():
+        return False
+    try:
+        os.kill(int(holder["pid"]), 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, KeyError, TypeError, ValueError):
+        return False
+    return False

@@ -76,7 +76,7 @@ class WebAPIClient:
         transport: httpx.BaseTransport | None = None,
         timeout: float = 60.0,
         page_size: int = MAX_PAGE_SIZE,
-        retry: RetryPolicy = DEFAULT_RETRY,
+        retry: RetryPolicy | None = None,
         sleep: t.Callable[[float], None] = time.sleep,
         random_source: t.Callable[[], float] = random.random,
     ) -> None:
@@ -87,7 +87,7 @@ class WebAPIClient:
         self._origin = httpx.URL(self.org)
         self._tokens = token_provider
         self.page_size = max(1, min(page_size, MAX_PAGE_SIZE))
-        self.retry = retry
+        self.retry = retry or DEFAULT_RETRY  # read at call time, so tests can speed it up
         self._sleep = sleep
         self._random = random_source
         self.requests_sent = 0  # every attempt, retries included

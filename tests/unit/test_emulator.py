@@ -105,3 +105,48 @@ def test_filter_syntax_errors_are_query_errors():
         q.parse_filter("a eq")
     with pytest.raises(q.QueryError):
         q.parse_filter("(a eq 1")
+
+
+def test_lost_acknowledgement_processes_then_drops(emulator):
+    seen = []
+
+    def handler(request):
+        seen.append(request.json())
+        from fixtures.emulator.server import Response
+
+        return Response(204, [])
+
+    emulator.router.add("POST", "contoso_Recalculate", handler)
+    emulator.faults.lose_response(path="contoso_Recalculate", method="POST")
+    with pytest.raises(httpx.RemoteProtocolError):
+        httpx.post(emulator.api_url + "contoso_Recalculate", json={"n": 1}, headers=AUTH)
+    assert seen == [{"n": 1}]
+    assert emulator.requests("contoso_Recalculate")[0].fault == "lost_ack"
+
+
+def test_preferences_in_several_headers_or_one(emulator):
+    url = emulator.api_url + "sdkmessagefilters?$select=availability&$count=true"
+    annotations = 'odata.include-annotations="OData.Community.Display.V1.FormattedValue"'
+    two = httpx.get(
+        url,
+        headers=[
+            ("Authorization", AUTH["Authorization"]),
+            ("Prefer", "odata.maxpagesize=3"),
+            ("Prefer", annotations),
+        ],
+    )
+    one = get(
+        emulator, url[len(emulator.api_url) :], {"Prefer": f"odata.maxpagesize=3,{annotations}"}
+    )
+    for r in (two, one):
+        assert r.headers.get_list("Preference-Applied") == ["odata.maxpagesize=3", annotations]
+        assert len(r.json()["value"]) == 3
+    row = get(
+        emulator,
+        "sdkmessagefilters?$select=_sdkmessageid_value&$top=1",
+        {"Prefer": annotations},
+    ).json()["value"][0]
+    assert "_sdkmessageid_value@OData.Community.Display.V1.FormattedValue" in row
+    assert list(row).index("_sdkmessageid_value@OData.Community.Display.V1.FormattedValue") < list(
+        row
+    ).index("_sdkmessageid_value")

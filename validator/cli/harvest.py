@@ -128,7 +128,7 @@ def harvest(
         finally:
             if bar is not None:
                 bar.done()
-        cached = store.get(org) if outcome.action != "harvested" else None
+        cached = store.get(org) if outcome.action == "cached" else None
     for warning in outcome.warnings:
         click.echo(f"msgavail: warning: {warning}", err=True)
     if outcome.skipped_filters:

@@ -183,8 +183,9 @@ def diff_command(old: str, new: str, fmt: t.Literal["text", "json"]) -> int:
 
     d = diff(snapshot_file.read(old), snapshot_file.read(new))
     if fmt == "json":
-        click.echo(json.dumps({"old": old, "new": new, "equal": d.is_empty, **d.to_json()},
-                              indent=2))  # fmt: skip
+        click.echo(
+            json.dumps({"old": old, "new": new, "equal": d.is_empty, **d.to_json()}, indent=2)
+        )
     elif d.is_empty:
         click.echo(f"{old} and {new}: no differences in messages, filters or tables")
     else:

@@ -41,8 +41,8 @@ def _inject(emu, rng: random.Random) -> None:
     emu.faults.clear()
     emu.faults.throttle(retry_after=0.2, path=WRITES, regex=True, after=rng.randrange(4))
     emu.faults.unavailable(path=WRITES, regex=True, after=rng.randrange(5))
-    emu.faults.lost_ack(path=WRITES, regex=True, after=rng.randrange(3))
-    emu.faults.lost_ack(path=WRITES, regex=True, after=rng.randrange(3, 8))
+    emu.faults.lose_response(path=WRITES, regex=True, after=rng.randrange(3))
+    emu.faults.lose_response(path=WRITES, regex=True, after=rng.randrange(3, 8))
     emu.faults.slow(0.02, path=WRITES, regex=True, times=-1)  # kills can land mid-request
 
 
@@ -110,6 +110,6 @@ def test_kill_nine_during_sync_loses_nothing_and_applies_nothing_twice(
         assert {key for _, key in creates} == {op["id"] for op in ops if op["message"] == "Create"}
         assert set(creates.values()) == {1}, "a record was created twice"
         fired = [r.fault for r in emu.requests()]
-        assert fired.count("lost-ack") >= 10
+        assert fired.count("lost_ack") >= 10
         assert fired.count("throttle") >= 5
         assert fired.count("unavailable") >= 5

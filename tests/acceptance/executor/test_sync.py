@@ -56,7 +56,7 @@ def test_dependent_operations_keep_their_order_per_record(tmp_path, org, capsys)
 
 def test_lost_acknowledgement_is_recognised_not_duplicated(tmp_path, org, capsys):
     [op] = _queue(tmp_path, org, capsys, _creates(1))
-    org.faults.lost_ack(path="accounts(")
+    org.faults.lose_response(path="accounts(")
     result = run_cli(["sync", "--org", org.url], capsys)
     assert result.exit_code == 0, result.stdout + result.stderr
     assert writes.state(org.store).creates[("accounts", op["id"])] == 1

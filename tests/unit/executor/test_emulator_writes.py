@@ -147,11 +147,11 @@ def test_our_encoder_speaks_crlf_and_the_emulator_refuses_bare_lf(emu, http):
 
 def test_lost_acknowledgement_commits_then_drops_the_connection(emu, http):
     a = _id()
-    emu.faults.lost_ack(path="accounts(")
+    emu.faults.lose_response(path="accounts(")
     with pytest.raises(httpx.TransportError):
         http.patch(f"accounts({a})", json={"name": "A"}, headers={"If-None-Match": "*"})
     assert http.get(f"accounts({a})").json()["name"] == "A"
-    assert next(r.fault for r in emu.requests("accounts(")) == "lost-ack"
+    assert next(r.fault for r in emu.requests("accounts(")) == "lost_ack"
 
 
 def test_rejections_stand_for_a_missing_privilege_until_cleared(emu, http):

@@ -40,7 +40,7 @@ def generate(n: int, path: str) -> None:
             kind = i % 10
             if kind < 5:
                 op = {"message": "Create", "table": table, "label": f"r{i}",
-                      "data": {"name": f"Record {i}", "description": "x" * 32}}  # fmt: skip
+                      "data": {"name": f"Record {i}", "description": "x" * 40}}  # fmt: skip
             elif kind < 8:
                 op = {"message": "Update", "table": table, "id": f"$r{i - kind + 4}",
                       "data": {"telephone1": f"555-{i:06d}"}}  # fmt: skip

@@ -69,6 +69,22 @@ def repo_root(start: str) -> str:
     type=click.Path(dir_okay=False, writable=True),
     help="Write the report to FILE instead of standard output.",
 )
+@click.option(
+    "--show-source",
+    is_flag=True,
+    help="Text format: show each finding's source line, with a caret at the operation.",
+)
+@click.option(
+    "--skip-non-plans",
+    is_flag=True,
+    help="Skip named files that do not look like plans (as directory searches always do); "
+    "for pre-commit hooks that pass every changed JSON/YAML/XML file.",
+)
+@click.option(
+    "--print-schema",
+    is_flag=True,
+    help="Print the plan JSON Schema (for editors' $schema) and exit.",
+)
 @data_source_options
 def lint(
     paths: tuple[str, ...],
@@ -80,13 +96,17 @@ def lint(
     fail_on: t.Literal["error", "warning"] | None,
     max_metadata_age: str | None,
     output: str | None,
+    show_source: bool,
+    skip_non_plans: bool,
+    print_schema: bool,
     snapshot: str | None,
     org: str | None,
     cache_dir: str | None,
 ) -> int:
     """Lint planned operation batches: native JSON/YAML plans, OData $batch bodies (.batch,
-    .http) and SOAP ExecuteMultiple requests (.xml). Directories are searched for those
-    extensions. Settings come from [tool.msgavail] in pyproject.toml; options override them.
+    .http) and SOAP ExecuteMultiple requests (.xml). Directories (default: the current one)
+    are searched for those extensions, keeping files that look like plans. Settings come from
+    [tool.msgavail] in pyproject.toml; options override them.
 
     Exit status: 0 no findings at --fail-on level, 1 findings, 2 unreadable input or error.
     """
@@ -96,6 +116,12 @@ def lint(
     from validator.linter.config import parse_age
     from validator.reporters import REPORTERS, ReportContext, default_format
 
+    if print_schema:
+        from importlib import resources
+
+        text = resources.files("validator").joinpath("schemas/plan.schema.json").read_text()
+        click.echo(text, nl=False)
+        return EXIT_OK
     targets = list(paths) or ["."]
     start = os.path.commonpath([os.path.abspath(p) for p in targets])
     config = load_config(start)
@@ -110,11 +136,14 @@ def lint(
             config, max_metadata_age=parse_age(max_metadata_age, where="--max-metadata-age")
         )
     engine = load_engine(snapshot=snapshot, org=org, cache_dir=cache_dir)
-    result = Linter(engine, config).lint(targets)
+    result = Linter(engine, config).lint(targets, skip_non_plans=skip_non_plans)
     for failure in result.failures:
         click.echo(f"msgavail: error: {failure}", err=True)
     fmt = fmt or default_format()
-    ctx = ReportContext(root=repo_root(os.getcwd()), mode=config.mode, version=__version__)
+    ctx = ReportContext(
+        root=repo_root(os.getcwd()), mode=config.mode, version=__version__,
+        show_source=show_source,
+    )  # fmt: skip
     report = REPORTERS[fmt](result, ctx)
     if output:
         try:

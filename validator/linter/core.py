@@ -160,8 +160,11 @@ class Linter:
         diags = self.lint_operations(path, counted(ops))
         return diags, count
 
-    def lint(self, paths: t.Iterable[str | os.PathLike[str]]) -> LintResult:
-        files = expand_paths(os.fspath(p) for p in paths)
+    def lint(
+        self, paths: t.Iterable[str | os.PathLike[str]], *, skip_non_plans: bool = False
+    ) -> LintResult:
+        """Lint files and directories (see ``expand_paths`` for which files are read)."""
+        files = expand_paths((os.fspath(p) for p in paths), skip_non_plans=skip_non_plans)
         diagnostics: list[Diagnostic] = []
         failures: list[PlanError] = []
         operations = 0
@@ -194,7 +197,8 @@ def lint(
     """Lint plan files (or already-read ``operations``) and return the findings as data.
 
     ``engine`` defaults to the published default; ``config`` to the defaults (offline, every
-    rule). Unreadable files are returned in ``failures``, not raised.
+    rule). Unreadable files are returned in ``failures``, not raised; a path that does not
+    exist raises PlanError. With ``operations``, ``path`` names them for per-file ignores.
     """
     if engine is None:
         from validator.api import default_engine

@@ -42,8 +42,33 @@ def kind_of(path: str) -> PlanKind | None:
     return KNOWN_EXTENSIONS.get(os.path.splitext(path)[1].lower())
 
 
-def expand_paths(paths: t.Iterable[str]) -> list[str]:
-    """Files as given (any extension), and directories recursed for known extensions, sorted."""
+# What a file of each kind must contain to be taken for a plan when found in a directory: a
+# repository holds many JSON, YAML and XML files that are not plans (package.json, CI files).
+_MARKERS: t.Mapping[PlanKind, bytes] = {
+    "plan": b"operations",
+    "batch": b"--",
+    "soap": b"OrganizationRequest",
+}
+
+
+def looks_like_plan(path: str) -> bool:
+    """True when a file of a known extension holds what a plan of that kind must hold."""
+    kind = kind_of(path)
+    if kind is None:
+        return False
+    try:
+        with open(path, "rb") as fh:
+            return _MARKERS[kind] in fh.read()
+    except OSError:
+        return True  # let the reader report why it cannot be read
+
+
+def expand_paths(paths: t.Iterable[str], *, skip_non_plans: bool = False) -> list[str]:
+    """Files as given, and directories recursed for known extensions (sorted).
+
+    Files found in directories, and named files when ``skip_non_plans`` is set, are kept only
+    when they look like plans (``looks_like_plan``).
+    """
     found: list[str] = []
     for p in paths:
         if os.path.isdir(p):
@@ -51,9 +76,10 @@ def expand_paths(paths: t.Iterable[str]) -> list[str]:
             for root, dirs, files in os.walk(p):
                 dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS and not d.startswith("."))
                 inner.extend(os.path.join(root, f) for f in files if kind_of(f) is not None)
-            found.extend(sorted(inner))
+            found.extend(f for f in sorted(inner) if looks_like_plan(f))
         elif os.path.exists(p):
-            found.append(p)
+            if not skip_non_plans or looks_like_plan(p):
+                found.append(p)
         else:
             raise PlanError("no such file or directory", path=p)
     return found
@@ -118,5 +144,6 @@ __all__ = [
     "expand_paths",
     "iter_operations",
     "kind_of",
+    "looks_like_plan",
     "read_plan",
 ]

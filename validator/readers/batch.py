@@ -8,9 +8,12 @@ Each ``application/http`` part is one operation, positioned at its request line.
 request                                      operation
 ===========================================  ===================================================
 ``POST set``                                 Create
-``PATCH set(key)``                           Update; Create with ``If-None-Match: *``; Upsert
-                                             for an alternate key (``set(name='x')``) without
-                                             ``If-Match`` (the Web API's documented upsert)
+``PATCH set(key)``                           Update with ``If-Match``; Create with
+                                             ``If-None-Match: *``; otherwise the Web API upserts:
+                                             Upsert for an alternate key (``set(name='x')``),
+                                             and for a GUID key when the data has an Upsert
+                                             message (a harvest; the published 9.0 table has
+                                             none, so Update there)
 ``PUT set(key)/column``                      Update
 ``DELETE set(key)``                          Delete (``DELETE set(key)/column``: Update)
 ``POST set(key)/nav/$ref``, ``PUT .../$ref`` Associate
@@ -39,7 +42,7 @@ if t.TYPE_CHECKING:
     from validator.readers import NameLookup
 
 _BOUNDARY = re.compile(r'boundary\s*=\s*(?:"([^"]+)"|([^\s;]+))', re.IGNORECASE)
-_REQUEST_LINE = re.compile(r"^([A-Z]+)\s+(\S+)(?:\s+HTTP/\d(?:\.\d)?)?\s*$")
+_REQUEST_LINE = re.compile(r"^([A-Z]+)\s+(\S.*?)(?:\s+HTTP/\d(?:\.\d)?)?\s*$")
 _SEGMENT = re.compile(r"^([A-Za-z_$][\w.$]*)(?:\((.*)\))?$", re.DOTALL)
 _GUID = re.compile(
     r"^\{?[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}?$"
@@ -369,15 +372,15 @@ def _operation(
                 problems.append(f"PATCH {req.url}: no record key in the URL")
             elif req.headers.get("if-none-match", "").strip() == "*":
                 message = "Create"
-            elif (
-                "if-match" in req.headers
-                or ident is None
-                or _GUID.match(ident or "")
-                or (reference_label(head.key or "") is not None)
-            ):
+            elif "if-match" in req.headers:
                 message = "Update"
+            elif ident is not None and not _GUID.match(ident) and reference_label(ident) is None:
+                message = "Upsert"  # an alternate key: the documented way to upsert
             else:
-                message = "Upsert"
+                # No If-Match: the Web API upserts. Data that knows the Upsert message (a
+                # harvest) checks Upsert; the published 9.0 table has none, so Update it is.
+                knows_upsert = names is not None and names.message("Upsert") is not None
+                message = "Upsert" if knows_upsert else "Update"
         elif method == "PUT":
             message = "Update"
         elif method == "DELETE":

@@ -137,11 +137,13 @@ def _requests(root: t.Any) -> list[t.Any]:
     """The OrganizationRequest elements of ExecuteMultiple's Requests parameter, in order."""
     found: list[t.Any] = []
     for el in root.iter():
-        if _local(el.tag) != "key" or _text(el) != "Requests":
-            continue
-        value = el.getnext()
-        if value is not None and _local(value.tag) == "value":
-            found.extend(c for c in value if isinstance(c.tag, str))
+        name = _local(el.tag)
+        if name == "key" and _text(el) == "Requests":  # Parameters: key/value pairs
+            value = el.getnext()
+            if value is not None and _local(value.tag) == "value":
+                found.extend(c for c in value if isinstance(c.tag, str))
+        elif name == "Requests":  # ExecuteMultipleRequest serialized with named members
+            found.extend(c for c in el if isinstance(c.tag, str))
     return found
 
 

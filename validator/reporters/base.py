@@ -15,6 +15,8 @@ class ReportContext(t.NamedTuple):
     rules: t.Mapping[str, Rule] = RULES
     mode: str = "offline"
     version: str = ""
+    show_source: bool = False
+    """Text format: show each finding's source line under it, with a caret at the column."""
 
 
 Reporter = t.Callable[[LintResult, ReportContext], str]

@@ -18,6 +18,7 @@ from validator.rules import (
     ma007_stale_metadata,
     ma008_unresolved_reference,
     ma009_unused_suppression,
+    ma010_ownership_dependent,
 )
 from validator.rules.base import Context, Resolution, Rule, Severity
 
@@ -31,6 +32,7 @@ _MODULES = (
     ma007_stale_metadata,
     ma008_unresolved_reference,
     ma009_unused_suppression,
+    ma010_ownership_dependent,
 )
 RULES: t.Mapping[str, Rule] = {m.RULE.id: m.RULE for m in _MODULES}
 

@@ -61,7 +61,12 @@ def plain_reason(verdict: Verdict) -> str:
     # Verdict reasons end with " [<source>]"; lint output names the source once, not per line.
     reason = verdict.reason
     suffix = f" [{verdict.source.describe()}]"
-    return reason[: -len(suffix)] if reason.endswith(suffix) else reason
+    reason = reason[: -len(suffix)] if reason.endswith(suffix) else reason
+    # A plan cannot pass an ownership the way `msgavail check --ownership` can.
+    return reason.replace(
+        "; pass the table's ownership to decide",
+        "; lint against a harvest or snapshot of the org, which records ownership",
+    )
 
 
 class Context:

@@ -42,20 +42,32 @@ H = "2b6c1d9e-1111-4f5e-9a7b-000000000002"
     ("request_text", "message", "table", "ident"),
     [
         ("POST /api/data/v9.2/accounts HTTP/1.1\n\n{}", "Create", "account", None),
-        (f"POST https://x.crm.dynamics.com/api/data/v9.2/contacts HTTP/1.1", "Create", "contact",
-         None),
+        (
+            "POST https://x.crm.dynamics.com/api/data/v9.2/contacts HTTP/1.1",
+            "Create",
+            "contact",
+            None,
+        ),
         (f"PATCH accounts({G}) HTTP/1.1\nIf-Match: *\n\n{{}}", "Update", "account", G),
-        (f"PATCH accounts({G}) HTTP/1.1\n\n{{}}", "Update", "account", G),
+        (f"PATCH accounts({G}) HTTP/1.1\n\n{{}}", "Upsert", "account", G),  # data has Upsert
         (f"PATCH accounts({G}) HTTP/1.1\nIf-None-Match: *\n\n{{}}", "Create", "account", G),
-        ("PATCH contacts(emailaddress1='a@b.c') HTTP/1.1\n\n{}", "Upsert", "contact",
-         "emailaddress1='a@b.c'"),
+        (
+            "PATCH contacts(emailaddress1='a@b.c') HTTP/1.1\n\n{}",
+            "Upsert",
+            "contact",
+            "emailaddress1='a@b.c'",
+        ),
         (f"PUT accounts({G})/name HTTP/1.1\n\n{{}}", "Update", "account", G),
         (f"DELETE accounts({G}) HTTP/1.1", "Delete", "account", G),
         (f"DELETE accounts({G})/telephone1 HTTP/1.1", "Update", "account", G),
         (f"GET accounts({G})?$select=name HTTP/1.1", "Retrieve", "account", G),
         ("GET accounts?$filter=name eq 'a/b' HTTP/1.1", "RetrieveMultiple", "account", None),
-        (f"POST accounts({G})/Microsoft.Dynamics.CRM.Assign HTTP/1.1\n\n{{}}", "Assign",
-         "account", G),
+        (
+            f"POST accounts({G})/Microsoft.Dynamics.CRM.Assign HTTP/1.1\n\n{{}}",
+            "Assign",
+            "account",
+            G,
+        ),
         ("GET /api/data/v9.2/WhoAmI HTTP/1.1", "WhoAmI", None, None),
         ("POST /api/data/v9.2/new_Recalculate HTTP/1.1\n\n{}", "new_Recalculate", None, None),
         ("POST /api/data/v9.2/new_projectses HTTP/1.1\n\n{}", "Create", "new_project", None),
@@ -75,7 +87,7 @@ def test_associate_and_disassociate(tmp_path: t.Any) -> None:
     a, d1, d2 = ops(
         tmp_path,
         body(
-            f'POST accounts({G})/contact_customer_accounts/$ref HTTP/1.1\n\n'
+            f"POST accounts({G})/contact_customer_accounts/$ref HTTP/1.1\n\n"
             f'{{"@odata.id": "https://x/api/data/v9.2/contacts({H})"}}',
             f"DELETE accounts({G})/contact_customer_accounts/$ref?$id=contacts({H}) HTTP/1.1",
             f"DELETE accounts({G})/contact_customer_accounts({H})/$ref HTTP/1.1",
@@ -103,7 +115,7 @@ def test_content_ids_and_changesets(tmp_path: t.Any) -> None:
     first, second, third = ops(tmp_path, text)
     assert (first.label, first.scope) == ("1", "cs1")
     assert second.references == ("1",)
-    assert (third.message, third.table, third.references) == ("Update", "account", ("1",))
+    assert (third.message, third.table, third.references) == ("Upsert", "account", ("1",))
     assert (first.line, third.line) == (8, 21)
 
 
@@ -134,3 +146,13 @@ def test_malformed_batches(tmp_path: t.Any, text: str, where: str, what: str) ->
     with pytest.raises(PlanError) as info:
         ops(tmp_path, text)
     assert where in str(info.value) and what in str(info.value)
+
+
+def test_plain_patch_is_update_when_the_data_has_no_upsert(tmp_path: t.Any) -> None:
+    from validator.api import default_engine
+
+    path = os.path.join(tmp_path, "b.batch")
+    with open(path, "w") as fh:
+        fh.write(body(f"PATCH accounts({G}) HTTP/1.1\n\n{{}}"))
+    (op,) = read_plan(path, names=name_lookup(default_engine())).operations
+    assert op.message == "Update"

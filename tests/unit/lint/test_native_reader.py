@@ -125,15 +125,19 @@ def test_unreadable_plans_raise_with_position(
 def test_directories_are_recursed_for_known_extensions(tmp_path: t.Any) -> None:
     os.makedirs(os.path.join(tmp_path, "plans", "deep"))
     os.makedirs(os.path.join(tmp_path, "plans", "node_modules"))
-    for rel in (
-        "plans/a.json",
-        "plans/deep/b.YAML",
-        "plans/deep/c.batch",
-        "plans/deep/d.xml",
-        "plans/notes.txt",
-        "plans/node_modules/e.json",
+    os.makedirs(os.path.join(tmp_path, "plans", ".hidden"))
+    for rel, text in (
+        ("plans/a.json", '{"operations": []}'),
+        ("plans/deep/b.YAML", "operations: []"),
+        ("plans/deep/c.batch", "--b"),
+        ("plans/deep/d.xml", "<OrganizationRequest/>"),
+        ("plans/deep/package.json", '{"name": "not a plan"}'),
+        ("plans/deep/ci.yaml", "jobs: {}"),
+        ("plans/notes.txt", "operations"),
+        ("plans/node_modules/e.json", '{"operations": []}'),
+        ("plans/.hidden/f.json", '{"operations": []}'),
     ):
-        write(tmp_path, rel, "")
+        write(tmp_path, rel, text)
     found = expand_paths([os.path.join(tmp_path, "plans")])
     assert [os.path.relpath(f, tmp_path) for f in found] == [
         "plans/a.json",
@@ -141,5 +145,8 @@ def test_directories_are_recursed_for_known_extensions(tmp_path: t.Any) -> None:
         "plans/deep/c.batch",
         "plans/deep/d.xml",
     ]
+    named = os.path.join(tmp_path, "plans", "deep", "package.json")
+    assert expand_paths([named]) == [named]  # a file named explicitly is always read
+    assert expand_paths([named], skip_non_plans=True) == []
     with pytest.raises(PlanError, match="no such file"):
         expand_paths([os.path.join(tmp_path, "missing.json")])

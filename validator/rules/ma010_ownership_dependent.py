@@ -1,0 +1,31 @@
+"""MA010 ownership-dependent: the answer depends on a custom table's unknown ownership."""
+
+from __future__ import annotations
+
+import typing as t
+
+from validator.plan import Operation
+from validator.rules.base import Context, Rule, plain_reason
+
+
+def check(op: Operation, ctx: Context) -> t.Iterator[str]:
+    res = ctx.resolve(op)
+    v = res.verdict if res is not None else None
+    if v is not None and not v.determinate:
+        yield plain_reason(v)
+
+
+RULE = Rule(
+    id="MA010",
+    name="ownership-dependent",
+    severity="warning",
+    summary="the answer depends on a custom table's ownership, which the data does not give",
+    description="With the published default, a custom table follows the published custom-table "
+    "rules, and some messages (Assign, GrantAccess...) apply only to user-owned tables. When "
+    "the message would run in the mode for one ownership and not for the other, msgavail "
+    "cannot tell: lint against a harvest or a snapshot of the org, which records ownership.",
+    example='{"message": "Assign", "table": "new_project"}  (online)  ->  MA010 Assign on '
+    "custom table new_project depends on its ownership: only user-owned custom tables "
+    "support it",
+    check=check,
+)

@@ -158,7 +158,7 @@ def run(
             if f.severity == "warning":
                 click.echo(f.text())
         if result.skipped:
-            click.echo(f"skipped {len(result.skipped)} operation(s) that cannot run offline:")
+            click.echo(f"skipped {len(result.skipped)} operation(s):")
             for s in result.skipped:
                 click.echo(f"  {plan}:{s.line}:{s.column}: operation {s.operation}: {s.reason}")
         if result.queued:

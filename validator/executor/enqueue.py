@@ -21,6 +21,13 @@ if t.TYPE_CHECKING:
 
 BIND = "@odata.bind"
 RELATE = frozenset({"associate", "disassociate"})
+READS = frozenset({"whoami"})  # besides Retrieve*: messages that change nothing
+
+
+def is_read(message: str) -> bool:
+    """Reads change nothing on the server, so there is nothing to play back."""
+    name = message.lower()
+    return name.startswith("retrieve") or name in READS
 
 
 class Skipped(t.NamedTuple):
@@ -219,8 +226,13 @@ def queue_operations(
             blocked = next(
                 (lbl for lbl in map(_label_of, refs) if lbl and lbl in skipped_labels), None
             )
-            if op.index in skip or blocked:
-                reason = skip.get(op.index) or f"it refers to ${blocked}, which was skipped"
+            read = op.index not in skip and is_read(enq.engine.names.message(op.message or ""))
+            if op.index in skip or blocked or read:
+                reason = skip.get(op.index) or (
+                    f"it refers to ${blocked}, which was skipped"
+                    if blocked
+                    else "a read: nothing to play back (`msgavail get` reads the local store)"
+                )
                 skipped.append(
                     Skipped(op.index, op.line, op.column, op.message or "", op.table, reason)
                 )

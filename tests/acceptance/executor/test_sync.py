@@ -125,3 +125,54 @@ def test_sync_needs_the_harvest(tmp_path, start_emulator, token_env, cache_dir, 
     result = run_cli(["sync", "--org", emu.url], capsys)
     assert result.exit_code == 2
     assert "msgavail harvest" in result.stderr
+
+
+def test_etag_mode_parks_a_change_made_on_the_server_meanwhile(tmp_path, org, capsys):
+    writes.ensure_user_sets(org.store)
+    rid = str(uuid.uuid4())
+    row = org.store.insert("contacts", {"contactid": rid, "lastname": "Old"})
+    seen = org.store.etag(row)
+    _queue(tmp_path, org, capsys, [
+        {"message": "Update", "table": "contact", "id": rid,
+         "data": {"@odata.etag": seen, "lastname": "Mine"}},
+    ])  # fmt: skip
+    org.store.update("contacts", rid, {"lastname": "Theirs"})  # someone else, while offline
+    result = run_cli(["sync", "--org", org.url, "--etag"], capsys)
+    assert result.exit_code == 1
+    assert "HTTP 412" in result.stdout and "RowVersion" in result.stdout
+    assert org.store.get("contacts", rid)["lastname"] == "Theirs"
+    # Deciding that mine wins: retry without --etag (If-Match: *).
+    assert run_cli(["queue", "retry", "--org", org.url], capsys).exit_code == 0
+    assert run_cli(["sync", "--org", org.url], capsys).exit_code == 0
+    assert org.store.get("contacts", rid)["lastname"] == "Mine"
+
+
+def test_custom_actions_play_back_bound_to_their_record(tmp_path, org, capsys):
+    ops = _queue(tmp_path, org, capsys, [
+        {"message": "Create", "table": "contoso_inspection", "label": "i", "data": {"name": "I"}},
+        {"message": "contoso_ScanBadge", "table": "contoso_inspection", "id": "$i",
+         "parameters": {"Badge": "B-17"}},
+    ])  # fmt: skip
+    assert run_cli(["sync", "--org", org.url], capsys).exit_code == 0
+    assert writes.state(org.store).actions == [
+        ("contoso_ScanBadge", f"contoso_inspections({ops[0]['id']})", {"Badge": "B-17"})
+    ]
+
+
+def test_reads_are_not_queued(tmp_path, org, capsys):
+    plan = write_plan(tmp_path / "reads.json", [
+        {"message": "Retrieve", "table": "account", "id": str(uuid.uuid4())},
+        {"message": "Create", "table": "account", "data": {"name": "A"}},
+    ])  # fmt: skip
+    result = run_cli(["run", plan, "--offline", "--org", org.url], capsys)
+    assert result.exit_code == 0
+    assert "a read: nothing to play back" in result.stdout
+    assert "queued 1 operation(s)" in result.stdout
+
+
+def test_the_local_journal_plays_to_the_org_named(tmp_path, org, capsys):
+    plan = write_plan(tmp_path / "p.json", _creates(2))
+    assert run_cli(["run", plan, "--offline"], capsys).exit_code == 0  # published default
+    result = run_cli(["sync", "--org", org.url, "--journal", "local"], capsys)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert {r["name"] for r in org.store.rows("accounts")} == {"A0", "A1"}

@@ -76,6 +76,8 @@ class Enqueuer:
             found = self.ids.get(label)
             if found is None:
                 _fail(op, f"{value} in {what} is not defined by an earlier operation")
+            if not found[1]:
+                _fail(op, f"{value} in {what} names an operation that has no record id")
             return found[1]
         if not isinstance(value, str) or not value:
             _fail(op, f"{what} must be a record id (a GUID or a $label)")

@@ -481,13 +481,16 @@ def sync(
     from validator.executor.playback import SyncOptions, sync_journal
 
     name = _name_for(org, None, journal_name)
-    with _open(name, data_dir, org) as journal:
-        report = sync_journal(
-            journal,
-            org,
-            SyncOptions(batch_size=batch_size, use_etag=etag, cache_dir=cache_dir, retries=retries),
-            progress=_progress(fmt),
-        )
+    options = SyncOptions(
+        batch_size=batch_size, use_etag=etag, cache_dir=cache_dir, retries=retries
+    )
+    bar = _progress(fmt)
+    try:
+        with _open(name, data_dir, org) as journal:
+            report = sync_journal(journal, org, options, progress=bar)
+    finally:
+        if bar is not None:
+            bar.close()  # the summary starts on a fresh line
     if fmt == "json":
         click.echo(json.dumps(report.to_json(), indent=2))
     else:
@@ -499,23 +502,32 @@ def sync(
     return EXIT_FINDINGS if report.parked else EXIT_OK
 
 
-def _progress(fmt: str) -> t.Callable[[int, int], None] | None:
+class _Bar:
+    """``syncing [####------] 40/100`` redrawn in place on stderr (a terminal only)."""
+
+    width = 30
+
+    def __init__(self) -> None:
+        self.last = -1
+        self.drawn = False
+
+    def __call__(self, done: int, total: int) -> None:
+        filled = int(self.width * done / total) if total else self.width
+        if filled == self.last:
+            return
+        self.last = filled
+        bar = "#" * filled + "-" * (self.width - filled)
+        click.echo(f"\rsyncing [{bar}] {done}/{total}", nl=False, err=True)
+        self.drawn = True
+
+    def close(self) -> None:
+        if self.drawn:
+            click.echo("", err=True)
+
+
+def _progress(fmt: str) -> _Bar | None:
     import sys
 
     if fmt != "text" or not sys.stderr.isatty():
         return None
-    state = {"last": -1}
-
-    def show(done: int, total: int) -> None:
-        width = 30
-        filled = int(width * done / total) if total else width
-        if filled == state["last"] and done != total:
-            return
-        state["last"] = filled
-        bar = "#" * filled + "-" * (width - filled)
-        end = "\n" if done >= total else ""
-        click.echo(f"\rsyncing [{bar}] {done}/{total}", nl=False, err=True)
-        if end:
-            click.echo("", err=True)
-
-    return show
+    return _Bar()

@@ -437,6 +437,35 @@ def drop(
     return EXIT_OK
 
 
+@queue.command()
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@queue_selection
+def prune(
+    yes: bool,
+    journal_name: str | None,
+    data_dir: str | None,
+    org: str | None,
+    snapshot: str | None,
+) -> int:
+    """Forget operations that are done or dropped (the journal keeps them until then).
+
+    Pending, in-flight and parked operations are never pruned; sequence numbers are not reused.
+    """
+    with _journal_for(journal_name, org, snapshot, data_dir) as journal:
+        journal.acquire_playback_lock()
+        finished = journal.ops({"done", "dropped"})
+        if not finished:
+            click.echo("nothing to prune")
+            return EXIT_OK
+        if not yes and not click.confirm(
+            f"Forget {len(finished)} finished operation(s)?", default=False
+        ):
+            click.echo("nothing pruned")
+            return EXIT_FINDINGS
+        click.echo(f"pruned {journal.forget(finished)} finished operation(s)")
+    return EXIT_OK
+
+
 # -- sync ----------------------------------------------------------------------------------
 @click.command()
 @click.option("--org", envvar="MSGAVAIL_ORG", metavar="URL", required=True, help="The org.")

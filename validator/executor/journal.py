@@ -231,6 +231,18 @@ class Journal:
         if org and self._cache.get(_ORG_KEY, default=None, retry=True) is None:
             self._cache.set(_ORG_KEY, normalize_org(org), retry=True)
 
+    def forget(self, ops: t.Iterable[Op]) -> int:
+        """Remove finished entries (done or dropped) for good, in one transaction. Entries
+        still to be played back are refused: they can only be dropped, never forgotten."""
+        chosen = list(ops)
+        for op in chosen:
+            if op["state"] not in ("done", "dropped"):
+                raise JournalError(f"operation #{op['seq']} is {op['state']}; it cannot be pruned")
+        with self.transaction():
+            for op in chosen:
+                self._cache.delete(op_key(op["seq"]), retry=True)
+        return len(chosen)
+
     # -- reading -----------------------------------------------------------------------------
     @property
     def org(self) -> str | None:

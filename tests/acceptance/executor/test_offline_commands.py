@@ -152,3 +152,22 @@ def test_retry_and_drop_wait_for_a_running_sync(tmp_path, data_dir, capsys):
         busy = run_cli(["queue", "drop", "1", "--yes"], capsys)
         assert busy.exit_code == 2 and "another `msgavail sync`" in busy.stderr
     assert run_cli(["queue", "drop", "1", "--yes"], capsys).exit_code == 0
+
+
+def test_prune_forgets_only_finished_operations(tmp_path, data_dir, capsys):
+    plan = write_plan(
+        tmp_path / "plan.json",
+        [{"message": "Create", "table": "account", "data": {"name": str(i)}} for i in range(4)],
+    )
+    assert run_cli(["run", plan, "--offline"], capsys).exit_code == 0
+    with Journal.open(journal_dir("local", data_dir)) as journal:
+        ops = journal.ops()
+        journal.set_state(ops[:2], "done")
+        journal.set_state(ops[2:3], "parked")
+    assert run_cli(["queue", "prune", "--yes"], capsys).stdout.strip() == (
+        "pruned 2 finished operation(s)"
+    )
+    doc = _queue_json(capsys, "--all")
+    assert [(op["seq"], op["state"]) for op in doc["operations"]] == [(3, "parked"), (4, "pending")]
+    assert run_cli(["run", plan, "--offline"], capsys).exit_code == 0
+    assert _queue_json(capsys)["operations"][-1]["seq"] == 8  # numbers are never reused

@@ -33,7 +33,7 @@ from tests.executor_support import (
 from validator.executor.journal import Journal, journal_dir, journal_name
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-RUNS = 22
+RUNS = 24
 WRITES = r"^(?!EntityDefinitions|sdkmessage)"  # everything but the harvest's reads
 
 
@@ -75,10 +75,12 @@ def test_kill_nine_during_sync_loses_nothing_and_applies_nothing_twice(
 
             _inject(emu, rng)
             before = _written(emu)
-            target = rng.choice([0, 1, 2, 3, 5, 8])  # requests to let through; 0: during start-up
+            size = rng.choice(["1", "1", "4", "16"])
+            # Requests to let through before the kill (0: during start-up); a batched sync
+            # needs only a few requests for the whole journal.
+            target = rng.choice([0, 1, 2, 3, 5, 8] if size == "1" else [0, 1, 1, 2])
             proc = subprocess.Popen(
-                [sys.executable, "-m", "validator.cli", "sync", "--org", org, "--batch-size",
-                 rng.choice(["1", "1", "4", "16"])],
+                [sys.executable, "-m", "validator.cli", "sync", "--org", org, "--batch-size", size],
                 env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )  # fmt: skip
             if target == 0:
@@ -110,6 +112,6 @@ def test_kill_nine_during_sync_loses_nothing_and_applies_nothing_twice(
         assert {key for _, key in creates} == {op["id"] for op in ops if op["message"] == "Create"}
         assert set(creates.values()) == {1}, "a record was created twice"
         fired = [r.fault for r in emu.requests()]
-        assert fired.count("lost_ack") >= 10
+        assert fired.count("lost_ack") >= 5
         assert fired.count("throttle") >= 5
-        assert fired.count("unavailable") >= 5
+        assert fired.count("unavailable") >= 3

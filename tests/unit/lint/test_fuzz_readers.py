@@ -5,8 +5,10 @@ Examples are bounded (count and deadline) so the suite stays fast.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import tempfile
 import typing as t
 
@@ -22,6 +24,7 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 _DIR = tempfile.mkdtemp(prefix="msgavail-fuzz-")
+atexit.register(shutil.rmtree, _DIR, True)
 
 
 def run_reader(ext: str, data: bytes) -> None:

@@ -210,6 +210,14 @@ def _error_of(resp: SubResponse) -> dict[str, t.Any]:
     return {"status": resp.status, "code": code, "message": message, "at": _now()}
 
 
+def _retry_after(resp: SubResponse) -> float:
+    """Seconds from a part's ``Retry-After`` (capped at 5 minutes; 1 when absent or a date)."""
+    try:
+        return min(300.0, max(0.0, float(resp.headers.get("retry-after", "1"))))
+    except ValueError:
+        return 1.0
+
+
 def _now() -> str:
     import datetime as dt
 
@@ -272,6 +280,7 @@ class Player:
         self.progress = progress
         self.report = SyncReport(client.org)
         self._api_path = "/" + client.base_url.split("://", 1)[1].split("/", 1)[1]
+        self.pause = 0.0  # seconds a throttled request inside a batch asked us to wait
 
     # -- the loop ----------------------------------------------------------------------------
     def run(self) -> SyncReport:
@@ -313,6 +322,9 @@ class Player:
                         blockers.setdefault(key, op["seq"])
                 back = sorted(retry + rest, key=lambda o: o["seq"]) if retry else rest
                 queue.extendleft(reversed(back))
+                if self.pause:  # a request inside the batch was throttled: the limits are
+                    time.sleep(self.pause)  # per user, so the whole queue waits
+                    self.pause = 0.0
                 if self.progress:
                     self.progress(self._done_count, total)
                 if progressed:
@@ -452,6 +464,7 @@ class Player:
     def _settle(self, ops: list[Op], responses: list[SubResponse]) -> bool:
         progressed = False
         auth_failure: dict[str, t.Any] | None = None
+        self.pause = max((_retry_after(r) for r in responses if r.status == 429), default=0.0)
         for op, resp in zip(ops, responses, strict=True):
             later = self._later_delete(op)
             outcome = classify(op, resp, later)

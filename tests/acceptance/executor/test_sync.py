@@ -100,6 +100,18 @@ def test_throttling_waits_retry_after(tmp_path, org, capsys):
     assert [r.status for r in org.requests("$batch")] == [429, 200]
 
 
+def test_a_throttled_request_inside_a_batch_waits_retry_after_too(tmp_path, org, capsys):
+    _queue(tmp_path, org, capsys, _creates(3))
+    writes.state(org.store).part_faults.throttle(retry_after=1, path="accounts(", after=1)
+    started = time.monotonic()
+    result = run_cli(["sync", "--org", org.url, "--format", "json"], capsys)
+    assert result.exit_code == 0
+    assert time.monotonic() - started >= 1.0
+    report = json.loads(result.stdout)
+    assert (report["batches"], report["requests"]) == (1, 2)  # the throttled one went alone
+    assert len(org.store.rows("accounts")) == 3
+
+
 def test_no_connection_exits_2_and_keeps_everything(tmp_path, org, capsys):
     _queue(tmp_path, org, capsys, _creates(3))
     url = org.url

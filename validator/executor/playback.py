@@ -342,7 +342,8 @@ class Player:
         except (AuthenticationError, TransportError, ThrottledError, ServerError) as exc:
             self.report.aborted = f"{exc}; nothing was lost: the operations stay queued"
         waiting_seqs = {op["seq"] for op, _ in self.report.waiting}
-        left = self.journal.ops({"pending", "in-flight", "parked"})
+        # The entries this sync loaded carry their latest state (we wrote every change).
+        left = [op for op in ops if op["state"] in ("pending", "in-flight", "parked")]
         self.report.parked = [op for op in left if op["state"] == "parked"]
         self.report.pending = [
             op for op in left if op["state"] != "parked" and op["seq"] not in waiting_seqs
@@ -377,7 +378,7 @@ class Player:
                     blockers.setdefault(k, blocked)
                 continue
             alone = not self._batchable(op)
-            if keys & (in_group | deferred) or (alone and group):
+            if any(k in in_group or k in deferred for k in keys) or (alone and group):
                 rest.append(op)
                 deferred |= keys
                 continue

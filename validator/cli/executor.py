@@ -510,6 +510,13 @@ def sync(
     from validator.executor.playback import SyncOptions, sync_journal
 
     name = _name_for(org, None, journal_name)
+    if not _exists(name, data_dir):
+        if journal_name:
+            from metadata.errors import DataUnavailableError
+
+            raise DataUnavailableError(f"no journal {journal_name}: see `msgavail queue`")
+        click.echo(f"nothing queued for {org}")
+        return EXIT_OK
     options = SyncOptions(
         batch_size=batch_size, use_etag=etag, cache_dir=cache_dir, retries=retries
     )

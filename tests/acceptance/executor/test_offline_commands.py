@@ -141,6 +141,14 @@ def test_nothing_queued_yet_is_not_an_error_and_creates_nothing(data_dir, capsys
     shown = run_cli(["queue", "--org", "https://contoso.crm.dynamics.com"], capsys)
     assert shown.exit_code == 0 and "nothing queued" in shown.stdout
     assert run_cli(["get", "account", "--where", "name=x"], capsys).exit_code == 1
+    idle = run_cli(["sync", "--org", "https://contoso.crm.dynamics.com"], capsys)
+    assert idle.exit_code == 0 and "nothing queued" in idle.stdout
+    assert (
+        run_cli(
+            ["sync", "--org", "https://x.crm.dynamics.com", "--journal", "typo"], capsys
+        ).exit_code
+        == 2
+    )
     assert not os.path.exists(os.path.join(data_dir, "journals"))
 
 

@@ -134,9 +134,12 @@ def test_refused_token_exits_2(tmp_path, org, capsys, monkeypatch):
 
 def test_sync_needs_the_harvest(tmp_path, start_emulator, token_env, cache_dir, data_dir, capsys):
     emu = start_emulator()
-    result = run_cli(["sync", "--org", emu.url], capsys)
+    plan = write_plan(tmp_path / "p.json", _creates(1))
+    assert run_cli(["run", plan, "--offline"], capsys).exit_code == 0
+    result = run_cli(["sync", "--org", emu.url, "--journal", "local"], capsys)
     assert result.exit_code == 2
     assert "msgavail harvest" in result.stderr
+    assert emu.requests() == []
 
 
 def test_etag_mode_parks_a_change_made_on_the_server_meanwhile(tmp_path, org, capsys):

@@ -13,6 +13,7 @@ The hierarchy::
     ├── DataUnavailableError           no data for the request (e.g. no cached harvest for an org)
     ├── CacheError                     the local cache cannot be read or written
     ├── JournalError                   the offline journal cannot be read or written
+    │   └── JournalLockedError         another sync is already playing the journal back
     └── WebAPIError                    talking to a Dataverse organization failed
         ├── InsecureURLError           http:// to a host that is not loopback, or a malformed URL
         ├── TransportError             connection refused, reset, timed out (after retries)
@@ -38,6 +39,7 @@ __all__ = [
     "InputError",
     "InsecureURLError",
     "JournalError",
+    "JournalLockedError",
     "MsgavailError",
     "NotFoundError",
     "PlanError",
@@ -132,6 +134,10 @@ class CacheError(MsgavailError):
 
 class JournalError(MsgavailError):
     """The offline journal cannot be read or written."""
+
+
+class JournalLockedError(JournalError):
+    """Another process holds the journal's playback lock (one sync at a time)."""
 
 
 class WebAPIError(MsgavailError):

@@ -1,0 +1,142 @@
+"""The journal on diskcache: durable settings, JSON values, one transaction, monotonic seqs."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+
+import pytest
+
+from metadata.errors import InsecureURLError, JournalLockedError, PlanError
+from validator.api import load_engine
+from validator.executor.enqueue import queue_operations
+from validator.executor.journal import Journal, journal_dir, journal_name, normalize_org
+from validator.plan import Operation, Related
+
+
+def _op(index: int, message: str, table: str | None = None, **kw) -> Operation:
+    return Operation(index=index, message=message, table=table, path="plan.json", line=index + 2,
+                     column=5, **kw)  # fmt: skip
+
+
+@pytest.fixture
+def journal(tmp_path):
+    with Journal.open(tmp_path / "j") as j:
+        yield j
+
+
+@pytest.fixture(scope="module")
+def engine():
+    return load_engine()  # the published default
+
+
+def test_settings_are_the_durable_ones_and_persist(tmp_path):
+    Journal.open(tmp_path / "j").close()
+    db = sqlite3.connect(tmp_path / "j" / "cache.db")
+    settings = dict(db.execute("SELECT key, value FROM Settings").fetchall())
+    assert settings["eviction_policy"] == "none"
+    assert settings["sqlite_synchronous"] == 2
+    assert settings["disk_min_file_size"] >= 2**30
+    db.close()
+
+
+def test_values_are_inline_json_text_never_pickles(journal, engine, tmp_path):
+    big = "x" * 100_000  # far above diskcache's default 32 KiB side-file threshold
+    queue_operations(journal, engine, [_op(0, "Create", "account", data={"description": big})])
+    journal.close()
+    db = sqlite3.connect(tmp_path / "j" / "cache.db")
+    rows = db.execute("SELECT key, typeof(value), value, filename FROM Cache").fetchall()
+    db.close()
+    assert rows
+    for key, kind, value, filename in rows:
+        assert filename is None, f"{key} went to a side file"
+        if key == "meta:seq":
+            assert kind == "integer"
+        else:
+            assert kind == "text"
+            json.loads(value)
+    side_files = [f for _, _, files in os.walk(tmp_path / "j") for f in files if f.endswith(".val")]
+    assert side_files == []
+
+
+def test_a_plan_is_queued_all_or_nothing(journal, engine):
+    rid = "0f8fad5b-d9cb-469f-a165-70867728950e"
+    ok = [_op(0, "Create", "account", id=rid, data={"name": "A"})]
+    assert len(queue_operations(journal, engine, ok).queued) == 1
+    # The third operation creates an id the local store already holds: the whole plan fails.
+    again = [
+        _op(0, "Create", "contact", data={"lastname": "B"}),
+        _op(1, "Update", "contact", id="7c9e6679-7425-40de-944b-e07fc1f90ae7", data={"x": 1}),
+        _op(2, "Create", "account", id=rid, data={"name": "dup"}),
+    ]
+    with pytest.raises(PlanError, match="already in the local store") as err:
+        queue_operations(journal, engine, again)
+    assert err.value.line == 4
+    assert [op["seq"] for op in journal.ops()] == [1]
+    assert list(journal.records("contact")) == []
+    assert journal.last_seq() == 1
+    assert journal.record("account", rid)["data"] == {"name": "A"}
+
+
+def test_sequence_numbers_increase_across_reopen_and_are_never_reused(tmp_path, engine):
+    plan = [_op(i, "Create", "account", data={"name": str(i)}) for i in range(3)]
+    with Journal.open(tmp_path / "j") as j:
+        queue_operations(j, engine, plan)
+        j.set_state(j.ops(), "dropped")
+    with Journal.open(tmp_path / "j") as j:
+        queued = queue_operations(j, engine, plan).queued
+        assert [op["seq"] for op in queued] == [4, 5, 6]
+        assert [op["seq"] for op in j.ops()] == [1, 2, 3, 4, 5, 6]
+        assert [op["state"] for op in j.ops()] == ["dropped"] * 3 + ["pending"] * 3
+
+
+def test_state_rewrites_keep_journal_order(journal, engine):
+    plan = [_op(i, "Create", "account", data={"name": str(i)}) for i in range(12)]
+    queue_operations(journal, engine, plan)
+    ops = journal.ops()
+    journal.set_state([ops[7], ops[2]], "parked", last_error={"status": 400})
+    journal.set_state([ops[2]], "pending")
+    assert [op["seq"] for op in journal.ops()] == list(range(1, 13))
+    assert [op["seq"] for op in journal.ops({"parked"})] == [8]
+
+
+def test_labels_ids_and_relationships_are_resolved_when_queued(journal, engine):
+    plan = [
+        _op(0, "Create", "account", label="acct", data={"name": "A"}),
+        _op(1, "Create", "contact", label="c",
+            data={"lastname": "S", "parentcustomerid_account@odata.bind": "$acct"}),
+        _op(2, "Associate", "account", id="$acct", relationship="rel",
+            related=(Related("contact", "$c"), Related("contact", "$c"))),
+    ]  # fmt: skip
+    queued = queue_operations(journal, engine, plan).queued
+    acct, contact = queued[0]["id"], queued[1]["id"]
+    assert acct and contact and acct != contact
+    assert queued[1]["binds"] == {"parentcustomerid_account": {"table": "account", "id": acct}}
+    assert queued[1]["data"] == {"lastname": "S"}
+    # One journal entry per related record: each is exactly one request at playback.
+    assert [(op["message"], op["id"], op["related"]) for op in queued[2:]] == [
+        ("Associate", acct, {"table": "contact", "id": contact}),
+    ] * 2
+    assert journal.record("contact", contact)["data"]["_parentcustomerid_account_value"] == acct
+
+
+def test_playback_lock_admits_one_sync(tmp_path):
+    with Journal.open(tmp_path / "j") as a, Journal.open(tmp_path / "j") as b:
+        a.acquire_playback_lock()
+        with pytest.raises(JournalLockedError):
+            b.acquire_playback_lock()
+        a.release_playback_lock()
+        b.acquire_playback_lock()
+
+
+def test_one_journal_per_org_in_the_data_dir():
+    urls = ("https://Contoso.crm.dynamics.com/", "https://contoso.crm.dynamics.com/api/data/v9.2")
+    same = {journal_name(u) for u in urls}
+    assert len(same) == 1
+    assert journal_name("https://fabrikam.crm.dynamics.com") not in same
+    assert journal_name(None) == "local"
+    assert normalize_org("HTTPS://A.example/") == "https://a.example"
+    with pytest.raises(InsecureURLError):
+        journal_name("http://contoso.crm.dynamics.com")  # a token would travel in clear
+    assert journal_dir("local", "/data") == os.path.join("/data", "journals", "local")

@@ -1,0 +1,248 @@
+"""Turning a linted plan into journal entries and local writes, all in one transaction.
+
+Creates get a client-generated id (uuid4) when the plan gives none, so that playback can create
+with ``PATCH set(id)`` + ``If-None-Match: *`` and a replay is recognisable. A ``"$label"`` in an
+id, a related id or an ``@odata.bind`` value is replaced by the id of the earlier operation with
+that label. An Associate / Disassociate with several related records becomes one journal entry
+per related record, so that every entry is exactly one request at playback.
+"""
+
+from __future__ import annotations
+
+import typing as t
+import uuid
+
+from metadata.errors import PlanError
+from validator.executor.journal import Journal, LocalRecord, Op
+
+if t.TYPE_CHECKING:
+    from validator.engine import Engine
+    from validator.plan import Operation as PlanOp
+
+BIND = "@odata.bind"
+RELATE = frozenset({"associate", "disassociate"})
+READS = frozenset({"whoami"})  # besides Retrieve*: messages that change nothing
+
+
+def is_read(message: str) -> bool:
+    """Reads change nothing on the server, so there is nothing to play back."""
+    name = message.lower()
+    return name.startswith("retrieve") or name in READS
+
+
+class Skipped(t.NamedTuple):
+    operation: int
+    line: int
+    column: int
+    message: str
+    table: str | None
+    reason: str
+
+
+class QueueResult(t.NamedTuple):
+    queued: tuple[Op, ...]
+    skipped: tuple[Skipped, ...]
+
+
+def _label_of(value: object) -> str | None:
+    if isinstance(value, str) and value.startswith("$") and len(value) > 1:
+        return value[1:]
+    return None
+
+
+def _fail(op: PlanOp, text: str) -> t.NoReturn:
+    raise PlanError(text, path=op.path, line=op.line, column=op.column)
+
+
+def _parse_bind(value: str) -> tuple[str, str] | None:
+    """``/accounts(<guid>)`` or ``accounts(<guid>)`` -> (entity set, id)."""
+    text = value.rsplit("/", 1)[-1] if "(" in value else value
+    if not text.endswith(")") or "(" not in text:
+        return None
+    name, _, key = text[:-1].partition("(")
+    return (name, key.strip("'")) if name and key else None
+
+
+class Enqueuer:
+    """Builds journal entries for one plan against one engine (canonical names, ids, labels)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.ids: dict[str, tuple[str | None, str]] = {}  # label -> (table, id)
+
+    def _ref(self, op: PlanOp, value: object, what: str) -> str:
+        label = _label_of(value)
+        if label is not None:
+            found = self.ids.get(label)
+            if found is None:
+                _fail(op, f"{value} in {what} is not defined by an earlier operation")
+            if not found[1]:
+                _fail(op, f"{value} in {what} names an operation that has no record id")
+            return found[1]
+        if not isinstance(value, str) or not value:
+            _fail(op, f"{what} must be a record id (a GUID or a $label)")
+        return value
+
+    def build(self, op: PlanOp) -> list[Op]:
+        names = self.engine.names
+        assert op.message is not None  # the gate reports MA006 before we get here
+        message = names.message(op.message)
+        table = names.table(op.table) if op.table else None
+        secondary = names.table(op.secondary_table) if op.secondary_table else None
+        verb = message.lower()
+        record_id: str | None
+        if op.id is not None:
+            record_id = self._ref(op, op.id, '"id"')
+        elif verb == "create":
+            record_id = str(uuid.uuid4())
+        else:
+            record_id = None
+        if verb in {"update", "delete", "setstate", *RELATE} and record_id is None:
+            _fail(op, f'{message} needs the "id" of the record it applies to')
+        if verb == "create" and table is None:
+            _fail(op, 'Create needs a "table"')
+        if op.label:
+            self.ids[op.label] = (table, record_id or "")
+
+        data: dict[str, t.Any] = {}
+        binds: dict[str, dict[str, str]] = {}
+        raw = dict(op.data or {})
+        etag = raw.pop("@odata.etag", None)  # the version the user saw, for --etag playback
+        for key, value in raw.items():
+            if key.endswith(BIND) and isinstance(value, str):
+                nav = key[: -len(BIND)]
+                label = _label_of(value)
+                if label is not None:
+                    target_table, target_id = self.ids.get(label, (None, ""))
+                    if not target_id or not target_table:
+                        _fail(op, f"{value} in data.{key} is not defined by an earlier operation")
+                    binds[nav] = {"table": target_table, "id": target_id}
+                    continue
+                parsed = _parse_bind(value)
+                if parsed is not None:
+                    binds[nav] = {"entity_set": parsed[0], "id": parsed[1]}
+                    continue
+            data[key] = value
+        if verb == "setstate":
+            params = dict(op.parameters or {})
+            for src, dst in (("State", "statecode"), ("Status", "statuscode")):
+                if src in params and dst not in data:
+                    data[dst] = params[src]
+            if "statecode" not in data:
+                _fail(op, "SetState needs statecode (data) or State (parameters)")
+
+        base: Op = {
+            "message": message,
+            "table": table,
+            "secondary_table": secondary,
+            "id": record_id,
+            "data": data or None,
+            "parameters": dict(op.parameters) if op.parameters else None,
+            "binds": binds,
+            "relationship": op.relationship,
+            "related": None,
+            "label": op.label,
+            "etag": etag if isinstance(etag, str) else None,
+            "origin": {"path": op.path, "operation": op.index, "line": op.line},
+        }
+        if verb not in RELATE:
+            base["op_id"] = str(uuid.uuid4())
+            return [base]
+        if not op.relationship:
+            _fail(op, f'{message} needs a "relationship"')
+        if not op.related:
+            _fail(op, f'{message} needs at least one "related" record')
+        out: list[Op] = []
+        for rel in op.related:
+            one: Op = dict(base)  # type: ignore[assignment]
+            one["op_id"] = str(uuid.uuid4())
+            one["related"] = {
+                "table": names.table(rel.table),
+                "id": self._ref(op, rel.id, "related id"),
+            }
+            out.append(one)
+        return out
+
+
+def apply_local(journal: Journal, op: Op) -> None:
+    """What the user will read back offline after ``op`` (inside the enqueue transaction)."""
+    table, record_id = op.get("table"), op.get("id")
+    if not table or not record_id:
+        return  # unbound messages change nothing we can show locally
+    verb = op["message"].lower()
+    rec = journal.record(table, record_id)
+    if verb == "create":
+        if rec is not None and not rec.get("deleted"):
+            origin = op["origin"]
+            raise PlanError(
+                f"a {table} record with id {record_id} is already in the local store",
+                path=origin.get("path"),
+                line=origin.get("line"),
+            )
+        rec = {"table": table, "id": record_id, "data": {}, "deleted": False, "partial": False}
+    elif rec is None:
+        # Not created offline: the server has it; we know only what the user changes.
+        rec = {"table": table, "id": record_id, "data": {}, "deleted": False, "partial": True}
+    new: LocalRecord = {**rec, "seq": op["seq"]}
+    fields = dict(new.get("data") or {})
+    if verb in ("create", "update", "setstate"):
+        fields.update(op.get("data") or {})
+        for nav, target in (op.get("binds") or {}).items():
+            fields[f"_{nav}_value"] = target["id"]
+    elif verb == "delete":
+        new["deleted"] = True
+    elif verb in RELATE and op.get("related"):
+        related = dict(op.get("related") or {})
+        links = {k: list(v) for k, v in (new.get("links") or {}).items()}
+        rel_name = op.get("relationship") or ""
+        current = [r for r in links.get(rel_name, []) if r != related]
+        if verb == "associate":
+            current.append(related)
+        links[rel_name] = current
+        new["links"] = links
+    else:
+        return
+    new["data"] = fields
+    journal.put_record(new)
+
+
+def queue_operations(
+    journal: Journal,
+    engine: Engine,
+    operations: t.Sequence[PlanOp],
+    skip: t.Mapping[int, str] | None = None,
+) -> QueueResult:
+    """Queue ``operations`` (minus the ``skip`` indexes, with reasons) in ONE transaction.
+
+    An operation that refers by label to a skipped one is skipped too (it cannot replay).
+    Returns the stored entries; on any error nothing at all is queued.
+    """
+    skip = dict(skip or {})
+    skipped_labels: set[str] = set()
+    skipped: list[Skipped] = []
+    enq = Enqueuer(engine)
+    queued: list[Op] = []
+    with journal.transaction():
+        for op in operations:
+            refs = [op.id, *(r.id for r in op.related), *(op.data or {}).values()]
+            blocked = next(
+                (lbl for lbl in map(_label_of, refs) if lbl and lbl in skipped_labels), None
+            )
+            read = op.index not in skip and is_read(enq.engine.names.message(op.message or ""))
+            if op.index in skip or blocked or read:
+                reason = skip.get(op.index) or (
+                    f"it refers to ${blocked}, which was skipped"
+                    if blocked
+                    else "a read: nothing to play back (`msgavail get` reads the local store)"
+                )
+                skipped.append(
+                    Skipped(op.index, op.line, op.column, op.message or "", op.table, reason)
+                )
+                if op.label:
+                    skipped_labels.add(op.label)
+                continue
+            for entry in enq.build(op):
+                stored = journal.append(entry)
+                apply_local(journal, stored)
+                queued.append(stored)
+    return QueueResult(tuple(queued), tuple(skipped))

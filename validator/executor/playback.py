@@ -1,0 +1,557 @@
+"""Playing the journal back to the org: in order, idempotently, never losing an operation.
+
+Every operation is one request whose replay is harmless (shared/reference/offline-sync.md §6):
+
+=============  =============================================  ==================================
+operation      request                                        a replay answers
+=============  =============================================  ==================================
+Create         ``PATCH set(id)`` + ``If-None-Match: *``       412: checked with a GET, then done
+Update         ``PATCH set(id)`` + ``If-Match: *`` (or ETag)  204 again (same values)
+SetState       ``PATCH set(id)`` statecode/statuscode         204 again
+Delete         ``DELETE set(id)``                             404: done
+Associate      ``POST set(id)/nav/$ref``                      0x80040237 duplicate key: done
+Disassociate   ``DELETE set(id)/nav(relid)/$ref``             404: done
+other          bound or unbound action (``POST``)             at least once (not idempotent)
+=============  =============================================  ==================================
+
+State changes are committed around each request: in-flight (attempts + 1) before it is sent,
+then done / parked / pending in one transaction after the answer. A process killed in between
+leaves in-flight entries, which the next sync sends again (uncertain). Operations touching a
+record that an earlier parked or unfinished operation touches wait behind it; the rest go on.
+Consecutive operations on distinct records share a ``$batch`` (continue-on-error), so no two
+operations in one batch depend on each other; dependent ones go in the next batch. (A
+changeset would make them atomic, but a replayed create's 412 would roll back its whole
+changeset, so successive batches replay more simply.)
+"""
+
+from __future__ import annotations
+
+import collections
+import time
+import typing as t
+
+from metadata.errors import (
+    AuthenticationError,
+    DataUnavailableError,
+    JournalError,
+    ServerError,
+    ThrottledError,
+    TransportError,
+    WebAPIError,
+)
+from validator.executor.journal import Journal, Op
+from validator.executor.multipart import SubRequest, SubResponse, decode, encode
+
+if t.TYPE_CHECKING:
+    from metadata.model import Snapshot
+    from metadata.webapi import WebAPIClient
+
+NS = "Microsoft.Dynamics.CRM."
+DUPLICATE_KEY = "0x80040237"
+# Error statuses we read ourselves; 401 and 429 stay with the client (auth, Retry-After).
+HANDLED = frozenset(range(400, 500)) - {401, 429} | {500}
+TRANSIENT = frozenset({0, 408, 429, 500, 502, 503, 504})
+WRITE_VERBS = frozenset({"create", "update", "delete", "setstate", "associate", "disassociate"})
+
+
+class SyncOptions(t.NamedTuple):
+    batch_size: int = 100
+    use_etag: bool = False
+    cache_dir: str | None = None
+    client: WebAPIClient | None = None  # injected by tests and benchmarks
+    max_idle_rounds: int = 6  # rounds in a row with only transient failures before giving up
+    retries: int = 5  # per request, for 5xx and transport errors (429 waits Retry-After)
+
+
+class Outcome(t.NamedTuple):
+    kind: t.Literal["done", "park", "retry", "verify"]
+    note: str | None = None
+    error: dict[str, t.Any] | None = None
+
+
+class SyncReport:
+    def __init__(self, org: str) -> None:
+        self.org = org
+        self.applied: list[Op] = []
+        self.parked: list[Op] = []  # parked now (this run or earlier)
+        self.waiting: list[tuple[Op, int]] = []  # (op, seq of the operation it waits behind)
+        self.pending: list[Op] = []  # not sent: the sync stopped first
+        self.aborted: str | None = None
+        self.requests = 0
+        self.batches = 0
+        self.seconds = 0.0
+
+    def to_json(self) -> dict[str, t.Any]:
+        return {
+            "version": 1,
+            "org": self.org,
+            "applied": len(self.applied),
+            "parked": [_brief(op) for op in self.parked],
+            "waiting": [{**_brief(op), "behind": seq} for op, seq in self.waiting],
+            "not_sent": len(self.pending),
+            "requests": self.requests,
+            "batches": self.batches,
+            "seconds": round(self.seconds, 3),
+            "aborted": self.aborted,
+        }
+
+    def lines(self) -> list[str]:
+        out = [
+            f"applied {len(self.applied)} operation(s) to {self.org} in {self.requests} "
+            f"request(s) ({self.seconds:.1f}s)"
+        ]
+        if self.parked:
+            out.append(f"parked {len(self.parked)} operation(s) the server refused:")
+            for op in self.parked:
+                err = op.get("last_error") or {}
+                status = err.get("status")
+                code = f" {err['code']}" if err.get("code") else ""
+                out.append(
+                    f"  #{op['seq']} {op['message']} {op.get('table') or ''}"
+                    f"({op.get('id') or ''}): HTTP {status}{code}: {err.get('message')}"
+                )
+        if self.waiting:
+            out.append(f"{len(self.waiting)} operation(s) wait behind a parked one:")
+            for op, seq in self.waiting[:20]:
+                out.append(f"  #{op['seq']} {op['message']} {op.get('table')} waits behind #{seq}")
+        if self.parked or self.waiting:
+            out.append(
+                "fix the cause, then `msgavail queue retry` and sync again "
+                "(or `msgavail queue drop SEQ` to give up on one)"
+            )
+        if self.pending:
+            out.append(f"{len(self.pending)} operation(s) still queued; sync again to send them")
+        return out
+
+
+def _brief(op: Op) -> dict[str, t.Any]:
+    return {
+        "seq": op["seq"],
+        "message": op["message"],
+        "table": op.get("table"),
+        "id": op.get("id"),
+        "error": op.get("last_error"),
+    }
+
+
+def keys_of(op: Op) -> set[str]:
+    """The records an operation touches: later ones on any of them wait behind it."""
+    keys = {str(op["id"]).lower()} if op.get("id") else set()
+    if op.get("related"):
+        keys.add(str(op["related"]["id"]).lower())  # type: ignore[index]
+    for target in (op.get("binds") or {}).values():
+        keys.add(str(target["id"]).lower())
+    if not keys:  # an unbound action: ordered with everything unbound
+        keys.add(f"unbound:{op['message']}")
+    return keys
+
+
+class Resolver:
+    """Tables to entity sets and primary keys, from the org's harvested definitions."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot
+
+    def entity_set(self, table: str) -> str:
+        tb = self.snapshot.table(table)
+        if tb is None or not tb.entity_set_name:
+            raise LookupError(
+                f"table {table} is not in the harvested definitions of the org "
+                "(harvest again, or drop the operation)"
+            )
+        return tb.entity_set_name
+
+
+def build_request(op: Op, resolver: Resolver, use_etag: bool) -> SubRequest:
+    verb = op["message"].lower()
+    table, record_id = op.get("table"), op.get("id")
+    path = ""
+    if table:
+        path = resolver.entity_set(table)
+        if record_id:
+            path += f"({record_id})"
+    if verb in ("create", "update", "setstate"):
+        body = dict(op.get("data") or {})
+        for nav, target in (op.get("binds") or {}).items():
+            target_set = target.get("entity_set") or resolver.entity_set(target["table"])
+            body[f"{nav}@odata.bind"] = f"/{target_set}({target['id']})"
+        if verb == "create":
+            headers = (("If-None-Match", "*"),)
+        else:
+            etag = op.get("etag") if use_etag else None
+            headers = (("If-Match", etag or "*"),)
+        return SubRequest("PATCH", path, headers, body)
+    if verb == "delete":
+        return SubRequest("DELETE", path)
+    if verb in ("associate", "disassociate"):
+        rel = op.get("related") or {}
+        rel_set = resolver.entity_set(rel["table"])
+        nav = op.get("relationship") or ""
+        if verb == "associate":
+            return SubRequest(
+                "POST", f"{path}/{nav}/$ref", (), {"@odata.id": f"{rel_set}({rel['id']})"}
+            )
+        return SubRequest("DELETE", f"{path}/{nav}({rel['id']})/$ref")
+    body = dict(op.get("parameters") or {})
+    if table:
+        return SubRequest("POST", f"{path}/{NS}{op['message']}", (), body)
+    return SubRequest("POST", op["message"], (), body)
+
+
+def _error_of(resp: SubResponse) -> dict[str, t.Any]:
+    body = resp.json()
+    err = body.get("error") if isinstance(body, dict) else None
+    code = message = None
+    if isinstance(err, dict):
+        code = err.get("code") or None
+        message = " ".join(str(err.get("message") or "").split())[:500]
+    if not message:
+        message = resp.body.decode("utf-8", "replace").strip()[:200] or f"HTTP {resp.status}"
+    return {"status": resp.status, "code": code, "message": message, "at": _now()}
+
+
+def _retry_after(resp: SubResponse) -> float:
+    """Seconds from a part's ``Retry-After`` (capped at 5 minutes; 1 when absent or a date)."""
+    try:
+        return min(300.0, max(0.0, float(resp.headers.get("retry-after", "1"))))
+    except ValueError:
+        return 1.0
+
+
+def _now() -> str:
+    import datetime as dt
+
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def classify(op: Op, resp: SubResponse, later_delete: int | None) -> Outcome:
+    status = resp.status
+    verb = op["message"].lower()
+    if 200 <= status < 300:
+        return Outcome("done")
+    err = _error_of(resp)
+    if status in (401,):
+        return Outcome("retry", error=err)  # the caller aborts the sync
+    if verb == "create" and status == 412:
+        return Outcome("verify", error=err)
+    if verb in ("delete", "disassociate") and status == 404:
+        return Outcome("done", "already gone")
+    if verb == "associate" and err.get("code") == DUPLICATE_KEY:
+        return Outcome("done", "already associated")
+    if verb in ("update", "setstate") and status == 404 and later_delete is not None:
+        return Outcome("done", f"record deleted; #{later_delete} deletes it anyway")
+    if status in TRANSIENT and not (status == 500 and err.get("code")):
+        return Outcome("retry", error=err)
+    return Outcome("park", error=err)
+
+
+def _same(server: t.Any, ours: t.Any) -> bool:
+    if isinstance(ours, str) and isinstance(server, str):
+        return server.casefold() == ours.casefold()
+    return bool(server == ours)
+
+
+def matches_server(op: Op, row: t.Mapping[str, t.Any]) -> bool:
+    """Does the server's row hold what our create wrote (our earlier attempt landed)?"""
+    for key, value in (op.get("data") or {}).items():
+        if not _same(row.get(key), value):
+            return False
+    for nav, target in (op.get("binds") or {}).items():
+        if not _same(row.get(f"_{nav}_value"), target["id"]):
+            return False
+    return True
+
+
+class Player:
+    """One sync run over one journal."""
+
+    def __init__(
+        self,
+        journal: Journal,
+        client: WebAPIClient,
+        resolver: Resolver,
+        options: SyncOptions,
+        progress: t.Callable[[int, int], None] | None = None,
+    ) -> None:
+        self.journal = journal
+        self.client = client
+        self.resolver = resolver
+        self.options = options
+        self.progress = progress
+        self.report = SyncReport(client.org)
+        self._api_path = "/" + client.base_url.split("://", 1)[1].split("/", 1)[1]
+        self.pause = 0.0  # seconds a throttled request inside a batch asked us to wait
+
+    # -- the loop ----------------------------------------------------------------------------
+    def run(self) -> SyncReport:
+        started = time.monotonic()
+        ops = self.journal.ops({"pending", "in-flight", "parked"})
+        parked = [op for op in ops if op["state"] == "parked"]
+        todo = [op for op in ops if op["state"] != "parked"]
+        # In flight when an earlier sync died: the server may have applied them.
+        stale = [op for op in todo if op["state"] == "in-flight"]
+        if stale:
+            self.journal.set_state(stale, "pending", uncertain=True)
+        deletes: dict[str, list[int]] = {}
+        for op in todo:
+            if op["message"].lower() == "delete" and op.get("id"):
+                deletes.setdefault(str(op["id"]).lower(), []).append(op["seq"])
+        self._deletes = deletes
+        blockers: dict[str, int] = {}  # record key -> seq of the parked op it waits behind
+        for op in parked:
+            for key in keys_of(op):
+                blockers.setdefault(key, op["seq"])
+        total = len(todo)
+        self._done_count = 0
+        idle = 0
+        try:
+            queue = collections.deque(todo)
+            window = 20 * self.options.batch_size  # how far ahead to look for independent ops
+            while queue:
+                head = [queue.popleft() for _ in range(min(window, len(queue)))]
+                group, waiting, rest = self._next_group(head, blockers)
+                for op, seq in waiting:
+                    self.report.waiting.append((op, seq))
+                if not group:
+                    continue  # everything in the window waits behind parked operations
+                progressed = self._send(group)
+                retry = [op for op in group if op["state"] == "pending"]
+                newly_parked = [op for op in group if op["state"] == "parked"]
+                for op in newly_parked:
+                    for key in keys_of(op):
+                        blockers.setdefault(key, op["seq"])
+                back = sorted(retry + rest, key=lambda o: o["seq"]) if retry else rest
+                queue.extendleft(reversed(back))
+                if self.pause:  # a request inside the batch was throttled: the limits are
+                    time.sleep(self.pause)  # per user, so the whole queue waits
+                    self.pause = 0.0
+                if self.progress:
+                    self.progress(self._done_count, total)
+                if progressed:
+                    idle = 0
+                else:
+                    idle += 1
+                    if idle >= self.options.max_idle_rounds:
+                        self.report.aborted = (
+                            f"{self.client.org} keeps failing (last: "
+                            f"{(retry[0].get('last_error') or {}).get('message')}); "
+                            f"{len(queue)} operation(s) stay queued"
+                        )
+                        break
+                    time.sleep(min(30.0, 0.5 * 2**idle))
+        except (AuthenticationError, TransportError, ThrottledError, ServerError) as exc:
+            self.report.aborted = f"{exc}; nothing was lost: the operations stay queued"
+        waiting_seqs = {op["seq"] for op, _ in self.report.waiting}
+        # The entries this sync loaded carry their latest state (we wrote every change).
+        left = [op for op in ops if op["state"] in ("pending", "in-flight", "parked")]
+        self.report.parked = [op for op in left if op["state"] == "parked"]
+        self.report.pending = [
+            op for op in left if op["state"] != "parked" and op["seq"] not in waiting_seqs
+        ]
+        self.report.seconds = time.monotonic() - started
+        return self.report
+
+    def _next_group(
+        self, todo: list[Op], blockers: dict[str, int]
+    ) -> tuple[list[Op], list[tuple[Op, int]], list[Op]]:
+        """Operations on distinct records (up to the batch size) for the next request; the
+        ones that must wait behind a parked operation; and the rest, for later rounds.
+
+        An operation touching a record already in the group is deferred, and so is every later
+        one touching a deferred record: per record, journal order is kept exactly.
+        """
+        group: list[Op] = []
+        waiting: list[tuple[Op, int]] = []
+        rest: list[Op] = []
+        in_group: set[str] = set()
+        deferred: set[str] = set()
+        limit = self.options.batch_size
+        for i, op in enumerate(todo):
+            if len(group) >= limit:
+                rest.extend(todo[i:])
+                break
+            keys = keys_of(op)
+            blocked = next((blockers[k] for k in keys if k in blockers), None)
+            if blocked is not None:
+                waiting.append((op, blocked))
+                for k in keys:  # later operations on its records wait too
+                    blockers.setdefault(k, blocked)
+                continue
+            alone = not self._batchable(op)
+            if any(k in in_group or k in deferred for k in keys) or (alone and group):
+                rest.append(op)
+                deferred |= keys
+                continue
+            group.append(op)
+            in_group |= keys
+            if alone:
+                rest.extend(todo[i + 1 :])
+                break
+        return group, waiting, rest
+
+    @staticmethod
+    def _batchable(op: Op) -> bool:
+        # Actions are not idempotent: alone, and never retried blindly by the client.
+        return op["message"].lower() in WRITE_VERBS
+
+    # -- sending -----------------------------------------------------------------------------
+    def _send(self, group: list[Op]) -> bool:
+        prepared: list[tuple[Op, SubRequest]] = []
+        unbuildable: list[tuple[Op, str]] = []
+        for op in group:
+            try:
+                prepared.append((op, build_request(op, self.resolver, self.options.use_etag)))
+            except (LookupError, KeyError, TypeError) as exc:
+                unbuildable.append((op, str(exc).strip("'\"")))
+        if unbuildable:
+            with self.journal.transaction():
+                for op, why in unbuildable:
+                    op["state"] = "parked"
+                    op["last_error"] = {"status": None, "code": None, "message": why}
+                    self.journal.put(op)
+        if not prepared:
+            return True
+        with self.journal.transaction():  # in flight before anything is sent
+            for op, _ in prepared:
+                op["state"] = "in-flight"
+                op["attempts"] = int(op.get("attempts") or 0) + 1
+                self.journal.put(op)
+        ops = [op for op, _ in prepared]
+        reqs = [req for _, req in prepared]
+        try:
+            one = len(prepared) == 1
+            responses = [self._single(ops[0], reqs[0])] if one else self._batch(reqs)
+        except WebAPIError:
+            self.journal.set_state(ops, "pending", uncertain=True)
+            raise
+        return self._settle(ops, responses)
+
+    def _single(self, op: Op, req: SubRequest) -> SubResponse:
+        self.report.requests += 1
+        resp = self.client.request(
+            req.method,
+            req.path,
+            json=req.body,
+            headers=dict(req.headers),
+            idempotent=self._batchable(op),
+            allow_statuses=HANDLED,
+        )
+        return SubResponse(
+            resp.status_code, {k.lower(): v for k, v in resp.headers.items()}, resp.content
+        )
+
+    def _batch(self, reqs: list[SubRequest]) -> list[SubResponse]:
+        ctype, body = encode(reqs, self._api_path)
+        self.report.requests += 1
+        self.report.batches += 1
+        resp = self.client.request(
+            "POST",
+            "$batch",
+            content=body,
+            headers={"Content-Type": ctype, "Prefer": "odata.continue-on-error"},
+            idempotent=True,  # every part is a replay-safe write
+            allow_statuses=HANDLED,
+        )
+        ctype_out = resp.headers.get("content-type", "")
+        if not ctype_out.lower().startswith("multipart/"):
+            # The whole batch failed (e.g. 400 malformed): every part shares the answer.
+            one = SubResponse(resp.status_code, {}, resp.content)
+            return [one] * len(reqs)
+        parts = decode(ctype_out, resp.content)
+        if len(parts) < len(reqs):  # processing stopped early: the rest was not attempted
+            parts += [SubResponse(0, {}, b"not processed")] * (len(reqs) - len(parts))
+        return parts[: len(reqs)]
+
+    def _settle(self, ops: list[Op], responses: list[SubResponse]) -> bool:
+        progressed = False
+        auth_failure: dict[str, t.Any] | None = None
+        self.pause = max((_retry_after(r) for r in responses if r.status == 429), default=0.0)
+        for op, resp in zip(ops, responses, strict=True):
+            later = self._later_delete(op)
+            outcome = classify(op, resp, later)
+            if outcome.kind == "verify":
+                outcome = self._verify(op, outcome)
+            if resp.status == 401:
+                auth_failure = outcome.error
+            if outcome.kind == "done":
+                op["state"] = "done"
+                op["note"] = outcome.note
+                op["uncertain"] = False
+                self.report.applied.append(op)
+                self._done_count += 1
+                progressed = True
+            elif outcome.kind == "park":
+                op["state"] = "parked"
+                op["last_error"] = outcome.error
+                progressed = True
+            else:
+                op["state"] = "pending"
+                op["uncertain"] = True
+                op["last_error"] = outcome.error
+        with self.journal.transaction():
+            for op in ops:
+                self.journal.put(op)
+        if auth_failure is not None:
+            raise AuthenticationError(
+                f"authentication failed: {self.client.org} refused the token (HTTP 401)",
+                status=401,
+            )
+        return progressed
+
+    def _later_delete(self, op: Op) -> int | None:
+        if not op.get("id"):
+            return None
+        later = [s for s in self._deletes.get(str(op["id"]).lower(), []) if s > op["seq"]]
+        return later[0] if later else None
+
+    def _verify(self, op: Op, outcome: Outcome) -> Outcome:
+        """A create met an existing record: ours from an earlier attempt, or someone else's?"""
+        path = f"{self.resolver.entity_set(str(op['table']))}({op['id']})"
+        self.report.requests += 1
+        resp = self.client.request("GET", path, allow_statuses=HANDLED)
+        if resp.status_code == 200 and matches_server(op, resp.json()):
+            return Outcome("done", "already applied (an earlier answer was lost)")
+        err = dict(outcome.error or {})
+        err["message"] = (
+            f"a different {op['table']} record with id {op['id']} already exists "
+            f"({err.get('message')})"
+        )
+        return Outcome("park", error=err)
+
+
+def sync_journal(
+    journal: Journal,
+    org: str,
+    options: SyncOptions,
+    *,
+    progress: t.Callable[[int, int], None] | None = None,
+) -> SyncReport:
+    """Play ``journal`` back to ``org``. One sync per journal at a time (an OS file lock)."""
+    from metadata.sources import load_snapshot
+
+    try:
+        snapshot = load_snapshot(org=org, cache_dir=options.cache_dir)
+    except DataUnavailableError as exc:
+        raise DataUnavailableError(
+            f"{exc} (sync needs the org's entity sets and primary keys)"
+        ) from None
+    problems = journal.check()
+    if problems:
+        raise JournalError(f"the journal in {journal.directory} is damaged: {problems[0]}")
+    journal.acquire_playback_lock()
+    try:
+        client = options.client
+        owned = client is None
+        if client is None:
+            from metadata.auth import default_provider
+            from metadata.webapi import RetryPolicy, WebAPIClient
+
+            policy = RetryPolicy(max_retries=options.retries)
+            client = WebAPIClient(org, default_provider(org), retry=policy)
+        try:
+            return Player(journal, client, Resolver(snapshot), options, progress).run()
+        finally:
+            if owned:
+                client.close()
+    finally:
+        journal.release_playback_lock()

@@ -19,6 +19,8 @@ import typing as t
 LABEL_PATTERN = r"[A-Za-z0-9_][A-Za-z0-9_.\-]*"
 _REFERENCE = re.compile(r"^\$(" + LABEL_PATTERN + r")$")
 BIND_SUFFIX = "@odata.bind"
+# An @odata.bind value may also name the label inside an OData path: "/accounts($acme)".
+_BIND_PATH_REFERENCE = re.compile(r"^/?[A-Za-z_][A-Za-z0-9_]*\(\$(" + LABEL_PATTERN + r")\)$")
 
 PlanKind = t.Literal["plan", "batch", "soap"]
 
@@ -78,6 +80,16 @@ def reference_label(value: object) -> str | None:
     return None
 
 
+def bind_reference(value: object) -> str | None:
+    """The label an ``@odata.bind`` value refers to: ``"$acme"`` or ``"/accounts($acme)"``."""
+    label = reference_label(value)
+    if label is None and isinstance(value, str):
+        m = _BIND_PATH_REFERENCE.match(value)
+        if m:
+            label = m.group(1)
+    return label
+
+
 def find_references(
     id: object = None,
     data: object = None,
@@ -91,7 +103,7 @@ def find_references(
     if isinstance(data, dict):
         for key, value in data.items():
             if isinstance(key, str) and key.endswith(BIND_SUFFIX):
-                ref = reference_label(value)
+                ref = bind_reference(value)
                 if ref:
                     found.append(ref)
     for rel in related:
@@ -118,6 +130,7 @@ __all__ = [
     "PlanFile",
     "PlanKind",
     "Related",
+    "bind_reference",
     "find_references",
     "reference_label",
     "resolve",

@@ -14,6 +14,7 @@ import uuid
 
 from metadata.errors import PlanError
 from validator.executor.journal import Journal, LocalRecord, Op
+from validator.plan import bind_reference, reference_label
 
 if t.TYPE_CHECKING:
     from validator.engine import Engine
@@ -44,12 +45,6 @@ class QueueResult(t.NamedTuple):
     skipped: tuple[Skipped, ...]
 
 
-def _label_of(value: object) -> str | None:
-    if isinstance(value, str) and value.startswith("$") and len(value) > 1:
-        return value[1:]
-    return None
-
-
 def _fail(op: PlanOp, text: str) -> t.NoReturn:
     raise PlanError(text, path=op.path, line=op.line, column=op.column)
 
@@ -71,7 +66,7 @@ class Enqueuer:
         self.ids: dict[str, tuple[str | None, str]] = {}  # label -> (table, id)
 
     def _ref(self, op: PlanOp, value: object, what: str) -> str:
-        label = _label_of(value)
+        label = reference_label(value)
         if label is not None:
             found = self.ids.get(label)
             if found is None:
@@ -111,7 +106,7 @@ class Enqueuer:
         for key, value in raw.items():
             if key.endswith(BIND) and isinstance(value, str):
                 nav = key[: -len(BIND)]
-                label = _label_of(value)
+                label = bind_reference(value)
                 if label is not None:
                     target_table, target_id = self.ids.get(label, (None, ""))
                     if not target_id or not target_table:
@@ -224,10 +219,7 @@ def queue_operations(
     queued: list[Op] = []
     with journal.transaction():
         for op in operations:
-            refs = [op.id, *(r.id for r in op.related), *(op.data or {}).values()]
-            blocked = next(
-                (lbl for lbl in map(_label_of, refs) if lbl and lbl in skipped_labels), None
-            )
+            blocked = next((lbl for lbl in op.references if lbl in skipped_labels), None)
             read = op.index not in skip and is_read(enq.engine.names.message(op.message or ""))
             if op.index in skip or blocked or read:
                 reason = skip.get(op.index) or (

@@ -191,3 +191,15 @@ def test_the_local_journal_plays_to_the_org_named(tmp_path, org, capsys):
     result = run_cli(["sync", "--org", org.url, "--journal", "local"], capsys)
     assert result.exit_code == 0, result.stdout + result.stderr
     assert {r["name"] for r in org.store.rows("accounts")} == {"A0", "A1"}
+
+
+def test_label_inside_an_odata_bind_path_is_resolved(tmp_path, org, capsys):
+    """`"/accounts($a)"`, the natural OData spelling, refers to the label like `"$a"` does."""
+    ops = _queue(tmp_path, org, capsys, [
+        {"message": "Create", "table": "account", "label": "a", "data": {"name": "A"}},
+        {"message": "Create", "table": "contact",
+         "data": {"lastname": "L", "parentcustomerid_account@odata.bind": "/accounts($a)"}},
+    ])  # fmt: skip
+    assert run_cli(["sync", "--org", org.url], capsys).exit_code == 0
+    [contact] = org.store.rows("contacts")
+    assert contact["_parentcustomerid_account_value"] == ops[0]["id"]

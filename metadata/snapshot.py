@@ -172,7 +172,7 @@ def load_schema() -> JSONDict:
     return schema
 
 
-def validate(data: t.Any, *, path: str) -> None:
+def validate(data: t.Any, *, path: str, text: str | None = None) -> None:
     """Raise SnapshotFormatError naming the first place ``data`` breaks the snapshot schema."""
     import jsonschema  # lazy: only files a user names are validated
 
@@ -181,10 +181,17 @@ def validate(data: t.Any, *, path: str) -> None:
     if error is None:
         return
     where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
+    position = None
+    if text is not None:
+        from metadata.jsonpos import locate
+
+        position = locate(text, error.absolute_path)
     raise SnapshotFormatError(
         f"not a valid msgavail snapshot: at {where.lstrip('.') or 'the top level'}: "
         f"{error.message}",
         path=path,
+        line=position[0] if position else None,
+        column=position[1] if position else None,
     )
 
 
@@ -204,7 +211,7 @@ def read(path: str | os.PathLike[str]) -> Snapshot:
         raise SnapshotFormatError(
             f"invalid JSON: {exc.msg}", path=p, line=exc.lineno, column=exc.colno
         ) from exc
-    validate(data, path=p)
+    validate(data, path=p, text=text)
     s = data["source"]
     source = Source(
         kind="snapshot",

@@ -106,7 +106,7 @@ def test_bad_snapshot_is_refused(tmp_path, capsys) -> None:  # type: ignore[no-u
     path.write_text('{"format": "msgavail-snapshot", "format_version": 1}')
     r = run_cli(["check", "Create", "queue", "--snapshot", str(path)], capsys)
     assert r.exit_code == 2
-    assert r.stderr.startswith(f"msgavail: error: {path}: not a valid msgavail snapshot")
+    assert r.stderr.startswith(f"msgavail: error: {path}:1:1: not a valid msgavail snapshot")
     assert len(r.stderr.strip().splitlines()) == 1
 
 

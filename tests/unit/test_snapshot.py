@@ -37,6 +37,20 @@ def test_schema_violation_names_the_place(tmp_path) -> None:  # type: ignore[no-
         snapshot.read(path)
     msg = str(exc.value)
     assert str(path) in msg and "filters[3].availability" in msg and "\n" not in msg
+    assert exc.value.line == 1 and exc.value.column is not None  # json.dumps wrote one line
+
+
+def test_schema_violation_names_line_and_column(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    data = snapshot.to_dict(published.load())
+    data["filters"][3]["availability"] = "Sometimes"
+    path = tmp_path / "bad.json"
+    text = json.dumps(data, indent=1)
+    path.write_text(text)
+    with pytest.raises(SnapshotFormatError) as exc:
+        snapshot.read(path)
+    line = text.splitlines()[exc.value.line - 1]  # type: ignore[operator]
+    assert '"availability": "Sometimes"' in line
+    assert str(exc.value).startswith(f"{path}:{exc.value.line}:{exc.value.column}: ")
 
 
 def test_missing_file(tmp_path) -> None:  # type: ignore[no-untyped-def]

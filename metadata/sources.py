@@ -25,7 +25,8 @@ def load_snapshot(
     if org is not None:
         from metadata.store import Store
 
-        return Store.open(cache_dir).cached_snapshot(org)
+        with Store.open(cache_dir) as store:
+            return store.cached_snapshot(org)
     from metadata import published
 
     return published.load()

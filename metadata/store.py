@@ -64,6 +64,8 @@ class Store:
         self.close()
 
     def _corrupt(self, exc: BaseException) -> CacheError:
+        with contextlib.suppress(sqlite3.Error):
+            self.close()
         return CacheError(
             f"the cache at {self.path} is damaged ({type(exc).__name__}: {exc}); "
             "`msgavail harvest --org URL` rebuilds it"
@@ -75,6 +77,7 @@ class Store:
 
             try:
                 os.makedirs(self.directory, exist_ok=True)
+                self._probe_database()
                 self._cache = diskcache.Cache(
                     self.path, timeout=60, size_limit=2**40, eviction_policy="none"
                 )
@@ -85,6 +88,15 @@ class Store:
                     f"cannot use the cache directory {self.directory}: {exc.strerror or exc}"
                 ) from None
         return self._cache
+
+    def _probe_database(self) -> None:
+        """Refuse a damaged database file before diskcache opens it: diskcache would fail
+        half-way through its constructor and leave its SQLite connection open."""
+        db = os.path.join(self.path, "cache.db")
+        if not os.path.exists(db):
+            return
+        with contextlib.closing(sqlite3.connect(db)) as con:
+            con.execute("SELECT count(*) FROM sqlite_master").fetchone()
 
     # -- reading -----------------------------------------------------------------------------
     def get(self, org: str) -> CachedHarvest | None:

@@ -14,9 +14,14 @@ from metadata.model import FilterKey, Message, MessageFilter, Snapshot, Table, f
 TABLE_FIELDS = ("ownership", "is_available_offline", "is_custom", "entity_set_name")
 
 
-class AvailabilityChange(t.NamedTuple):
-    before: Message | MessageFilter
-    after: Message | MessageFilter
+class MessageChange(t.NamedTuple):
+    before: Message
+    after: Message
+
+
+class FilterChange(t.NamedTuple):
+    before: MessageFilter
+    after: MessageFilter
 
 
 class TableChange(t.NamedTuple):
@@ -28,10 +33,10 @@ class TableChange(t.NamedTuple):
 class SnapshotDiff(t.NamedTuple):
     messages_added: tuple[Message, ...]
     messages_removed: tuple[Message, ...]
-    messages_changed: tuple[AvailabilityChange, ...]
+    messages_changed: tuple[MessageChange, ...]
     filters_added: tuple[MessageFilter, ...]
     filters_removed: tuple[MessageFilter, ...]
-    filters_changed: tuple[AvailabilityChange, ...]
+    filters_changed: tuple[FilterChange, ...]
     tables_added: tuple[Table, ...]
     tables_removed: tuple[Table, ...]
     tables_changed: tuple[TableChange, ...]
@@ -47,9 +52,7 @@ class SnapshotDiff(t.NamedTuple):
                 "removed": [_message_json(m) for m in self.messages_removed],
                 "changed": [
                     {
-                        "name": c.after.message
-                        if isinstance(c.after, MessageFilter)
-                        else c.after.name,
+                        "name": c.after.name,
                         "before": c.before.availability.label,
                         "after": c.after.availability.label,
                     }
@@ -123,14 +126,14 @@ def diff(old: Snapshot, new: Snapshot) -> SnapshotDiff:
         messages_added=tuple(new_m[k] for k in sorted(new_m.keys() - old_m.keys())),
         messages_removed=tuple(old_m[k] for k in sorted(old_m.keys() - new_m.keys())),
         messages_changed=tuple(
-            AvailabilityChange(old_m[k], new_m[k])
+            MessageChange(old_m[k], new_m[k])
             for k in sorted(old_m.keys() & new_m.keys())
             if old_m[k].availability != new_m[k].availability
         ),
         filters_added=tuple(new_f[k] for k in sorted(new_f.keys() - old_f.keys())),
         filters_removed=tuple(old_f[k] for k in sorted(old_f.keys() - new_f.keys())),
         filters_changed=tuple(
-            AvailabilityChange(old_f[k], new_f[k])
+            FilterChange(old_f[k], new_f[k])
             for k in sorted(old_f.keys() & new_f.keys())
             if old_f[k].availability != new_f[k].availability
         ),

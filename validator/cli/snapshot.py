@@ -143,8 +143,7 @@ def render_diff_text(d: SnapshotDiff) -> list[str]:
         [f"{m.name} ({m.availability.label})" for m in d.messages_added],
         [f"{m.name} ({m.availability.label})" for m in d.messages_removed],
         [
-            f"{c.after.message if hasattr(c.after, 'primary') else c.after.name}: "  # type: ignore[union-attr]
-            f"{c.before.availability.label} -> {c.after.availability.label}"
+            f"{c.after.name}: {c.before.availability.label} -> {c.after.availability.label}"
             for c in d.messages_changed
         ],
     )
@@ -153,7 +152,7 @@ def render_diff_text(d: SnapshotDiff) -> list[str]:
         [f"{_filter_name(f)} ({f.availability.label})" for f in d.filters_added],
         [f"{_filter_name(f)} ({f.availability.label})" for f in d.filters_removed],
         [
-            f"{_filter_name(c.after)}: {c.before.availability.label} -> "  # type: ignore[arg-type]
+            f"{_filter_name(c.after)}: {c.before.availability.label} -> "
             f"{c.after.availability.label}"
             for c in d.filters_changed
         ],

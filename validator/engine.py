@@ -1,6 +1,6 @@
 """The rules engine: does message M on table P (and secondary S) run offline, online, both?
 
-The verdict follows DESIGN.md §1: resolve names; choose the filter row for (M, P, S), else
+The verdict follows docs/DESIGN.md §1: resolve names; choose the filter row for (M, P, S), else
 (M, P, none) when no S is given, else M's table-less row; offline needs Client or All in both
 ``SdkMessage.Availability`` and ``SdkMessageFilter.Availability``, online needs Server or All.
 """

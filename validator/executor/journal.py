@@ -7,7 +7,7 @@ commit in one SQLite transaction (the outbox rule)::
     op:<seq, 16 digits>      one queued operation (JSON text), state pending/in-flight/done/...
     rec:<table>:<id>         the local copy of a record as the user's offline writes left it
 
-Settings follow the measurements in shared/reference/offline-sync.md §4: no eviction (a plain
+Settings follow the measurements in docs/reference/offline-sync.md §4: no eviction (a plain
 Cache culls silently), ``synchronous=FULL`` (WAL+NORMAL may roll back a commit on power loss),
 every value inline in SQLite (side files are written without fsync, and a missing one makes
 reads spin), and JSON text instead of pickles (a renamed class would poison the journal).

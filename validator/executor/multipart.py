@@ -1,6 +1,6 @@
 """Building ``$batch`` request bodies and reading their responses (multipart/mixed, CRLF).
 
-Written from the protocol description (shared/reference/dataverse-webapi.md §6.6), not from
+Written from the protocol description (docs/reference/dataverse-webapi.md §6.6), not from
 the emulator: request lines are relative to the service root, every line ends in CRLF, and a
 response part may itself be a changeset (a nested multipart) whose failure is reported as one
 part.

@@ -1,6 +1,6 @@
 """Playing the journal back to the org: in order, idempotently, never losing an operation.
 
-Every operation is one request whose replay is harmless (shared/reference/offline-sync.md §6):
+Every operation is one request whose replay is harmless (docs/reference/offline-sync.md §6):
 
 =============  =============================================  ==================================
 operation      request                                        a replay answers

@@ -9,7 +9,7 @@ from validator.rules.base import Severity
 
 
 class Diagnostic(t.NamedTuple):
-    """One finding; fields and order match the JSON contract (DESIGN.md §3)."""
+    """One finding; fields and order match the JSON contract (docs/DESIGN.md §3)."""
 
     path: str
     line: int

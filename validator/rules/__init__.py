@@ -1,4 +1,4 @@
-"""The lint rules, one module each, and their registry (stable codes: DESIGN.md §3).
+"""The lint rules, one module each, and their registry (stable codes: docs/DESIGN.md §3).
 
 Each module holds a ``RULE``; ``RULES`` maps codes to rules in code order. New rules take the
 next free code; no code ever changes meaning.

@@ -20,8 +20,6 @@ offline profile (see validator/mobile.py and docs/reference/mobile-offline.md)."
 ClassicMode = t.Literal["offline", "online"]
 """The modes SdkMessage/SdkMessageFilter availability answers."""
 
-Ownership = t.Literal["UserOwned", "OrganizationOwned", "BusinessOwned", "None"]
-
 
 class Availability(enum.IntEnum):
     """``SdkMessage.Availability`` / ``SdkMessageFilter.Availability``: where a message runs."""

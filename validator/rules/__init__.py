@@ -19,6 +19,7 @@ from validator.rules import (
     ma008_unresolved_reference,
     ma009_unused_suppression,
     ma010_ownership_dependent,
+    ma014_reference_without_record,
 )
 from validator.rules.base import Context, Resolution, Rule, Severity
 
@@ -33,6 +34,7 @@ _MODULES = (
     ma008_unresolved_reference,
     ma009_unused_suppression,
     ma010_ownership_dependent,
+    ma014_reference_without_record,
 )
 RULES: t.Mapping[str, Rule] = {m.RULE.id: m.RULE for m in _MODULES}
 

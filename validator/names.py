@@ -97,10 +97,6 @@ class NameResolver:
         # tables, so a custom-looking name there is a custom table, not a typo.
         self._presume_custom = bool(snapshot.custom_rules)
 
-    @property
-    def aliases(self) -> t.Mapping[str, str]:
-        return self._aliases
-
     def message(self, name: str) -> str:
         """The canonical name for ``name``; raises UnknownMessageError with suggestions."""
         found = self.lookup_message(name)

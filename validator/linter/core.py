@@ -28,10 +28,7 @@ class _Names:
         return self._names.lookup_table(name)
 
     def message(self, name: str) -> str | None:
-        try:
-            return self._names.message(name)
-        except LookupError:
-            return None
+        return self._names.lookup_message(name)
 
 
 def name_lookup(engine: Engine) -> NameLookup:
@@ -75,7 +72,7 @@ class Linter:
     ) -> None:
         self.engine = engine
         self.config = config or LintConfig()
-        self.context = Context(engine, self.config.mode)
+        self.context = Context(engine, self.config.mode, self.config.profile)
         self.names = name_lookup(engine)
         self.now = now or dt.datetime.now(dt.timezone.utc)
         self._stale = stale_message(engine, self.config.max_metadata_age, self.now)

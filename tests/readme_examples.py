@@ -24,7 +24,8 @@ before a block says how to run it:
 * ``<!-- readme-test: skip REASON -->``: not run (templates, commands that need a real org).
 * ``<!-- readme-test: emulator --port N [--token T] [--seed S] -->``: start the Dataverse
   Web API emulator first (it stays up for the rest of the session). A command
-  ``python -m fixtures.emulator ... &`` in a block does the same.
+  ``python -m fixtures.emulator ... &`` in a block does the same (without the ``&`` it would
+  serve until stopped, so the runner reports it instead of waiting).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import time
 import typing as t
 from pathlib import Path
 
@@ -45,13 +47,15 @@ README = ROOT / "README.md"
 EXAMPLES = ROOT / "examples"
 DIRECTIVE = re.compile(r"^<!--\s*readme-test:\s*(?P<kind>\S+)\s*(?P<args>.*?)\s*-->\s*$")
 EXIT_ANNOTATION = re.compile(r"#\s*exit\s+(?P<code>\d+)\s*$")
-EMULATOR_COMMAND = re.compile(r"^python3? -m fixtures\.emulator(?P<args>(?:\s+[^&#]+)?)&\s*(#.*)?$")
+EMULATOR_COMMAND = re.compile(
+    r"^python3? -m fixtures\.emulator(?P<args>(?:\s+[^&#]*)?)(?P<bg>&)?\s*(#.*)?$"
+)
 GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)")
 # Elapsed times: "(0.1s)", "checked 0 s ago".
 DURATION = re.compile(r"(?<=\()\d+(?:\.\d+)?s(?=\))|\b\d+(?:\.\d+)? s(?= ago\b)")
 DEMO_DIR = "/tmp/demo"
-COMMAND_TIMEOUT = 120  # seconds; a hung command fails the test instead of the suite
+COMMAND_TIMEOUT = 30  # seconds; a hung command fails the test instead of the suite
 
 
 class ReadmeError(Exception):
@@ -213,35 +217,60 @@ def match(
 
 
 class Emulators:
-    """Emulators started for the README, each standing in for the port README gives it."""
+    """Emulators started for the README (``python -m fixtures.emulator`` with README's options),
+    each on a free port standing in for the port README gives it."""
 
-    def __init__(self) -> None:
-        self.started: list[t.Any] = []
+    def __init__(self, scratch: Path) -> None:
+        self.scratch = scratch
+        self.started: list[subprocess.Popen[bytes]] = []
         self.ports: dict[int, int] = {}  # README's port -> the real one
 
     def start(self, args: list[str]) -> None:
-        from fixtures.emulator import start
-
-        opts = {"--port": "8765", "--token": None, "--seed": "synthetic", "--max-page-size": None}
+        shown: int | None = None
+        real_args: list[str] = []
         it = iter(args)
         for arg in it:
-            key, _, value = arg.partition("=")
-            if key not in opts:
-                raise ReadmeError(f"emulator option {key!r} is not understood by the runner")
-            opts[key] = value or next(it)
-        kwargs: dict[str, t.Any] = {"token": opts["--token"]}
-        if opts["--max-page-size"]:
-            kwargs["max_page_size"] = int(opts["--max-page-size"])
-        port = int(t.cast(str, opts["--port"]))
-        if port in self.ports:
+            if arg == "--port" or arg.startswith("--port="):
+                shown = int(arg.partition("=")[2] or next(it))
+                continue
+            real_args.append(arg)
+        if shown is not None and shown in self.ports:
             return  # already up for an earlier block
-        emu = start(t.cast(str, opts["--seed"]), **kwargs)
-        self.started.append(emu)
-        self.ports[port] = emu.port
+        log = self.scratch / f"emulator-{len(self.started)}.log"
+        with log.open("wb") as out:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "fixtures.emulator", "--port", "0", *real_args],
+                cwd=ROOT,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
+        self.started.append(proc)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            m = re.search(rb"serving http://127\.0\.0\.1:(\d+)", log.read_bytes())
+            if m:
+                if shown is not None:
+                    self.ports[shown] = int(m[1])
+                return
+            if proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise ReadmeError(
+            f"python -m fixtures.emulator {shlex.join(args)} did not start: "
+            + log.read_text(errors="replace")
+        )
 
     def stop(self) -> None:
-        for emu in self.started:
-            emu.stop()
+        for proc in self.started:
+            proc.terminate()
+        for proc in self.started:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 @dataclasses.dataclass
@@ -282,7 +311,7 @@ class Session:
             NO_PROXY="127.0.0.1,localhost,::1",
         )
         self.env = env
-        self.emulators = Emulators()
+        self.emulators = Emulators(scratch)
         self.cwd = self.work
         self.last_exit = 0
         self.bound: dict[str, str] = {}
@@ -319,9 +348,13 @@ class Session:
 
     def run(self, command: Command) -> Outcome:
         m = EMULATOR_COMMAND.match(command.text)
-        if m:
+        if m and m["bg"]:
             self.emulators.start(shlex.split(m["args"] or ""))
             return Outcome(command, 0, "")
+        if m:
+            note = "[the emulator serves until stopped: end the command with `&`, or put "
+            note += "<!-- readme-test: skip REASON --> before the block]"
+            return Outcome(command, -1, note)
         script = (
             f"source {shlex.quote(str(self.state))}\n"
             f"cd {shlex.quote(str(self.cwd))} || exit 99\n"

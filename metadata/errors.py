@@ -13,7 +13,8 @@ The hierarchy::
     ├── DataUnavailableError           no data for the request (e.g. no cached harvest for an org)
     ├── CacheError                     the local cache cannot be read or written
     ├── JournalError                   the offline journal cannot be read or written
-    │   └── JournalLockedError         another sync is already playing the journal back
+    │   ├── JournalLockedError         another sync is already playing the journal back
+    │   └── JournalDamagedError        the journal's database or some entries are unreadable
     └── WebAPIError                    talking to a Dataverse organization failed
         ├── InsecureURLError           http:// to a host that is not loopback, or a malformed URL
         ├── TransportError             connection refused, reset, timed out (after retries)
@@ -38,6 +39,7 @@ __all__ = [
     "DataUnavailableError",
     "InputError",
     "InsecureURLError",
+    "JournalDamagedError",
     "JournalError",
     "JournalLockedError",
     "MsgavailError",
@@ -138,6 +140,19 @@ class JournalError(MsgavailError):
 
 class JournalLockedError(JournalError):
     """Another process holds the journal's playback lock (one sync at a time)."""
+
+
+class JournalDamagedError(JournalError):
+    """The journal's database is missing, empty or unreadable, or some entries are: ``path``
+    names the journal, ``damaged`` the sequence numbers of the operations that cannot be read.
+    Never answered by re-creating the journal; the message says how to save what is readable."""
+
+    def __init__(
+        self, message: str, *, path: str | None = None, damaged: t.Sequence[int] = ()
+    ) -> None:
+        super().__init__(message)
+        self.path = path
+        self.damaged = tuple(damaged)
 
 
 class WebAPIError(MsgavailError):

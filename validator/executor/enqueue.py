@@ -159,8 +159,33 @@ class Enqueuer:
         return out
 
 
-def apply_local(journal: Journal, op: Op) -> None:
-    """What the user will read back offline after ``op`` (inside the enqueue transaction)."""
+class LocalWrites:
+    """The local store as one plan leaves it: each record read once from the journal, every
+    change kept in memory and written back in one statement (inside the enqueue transaction)."""
+
+    def __init__(self, journal: Journal) -> None:
+        self.journal = journal
+        self._seen: dict[tuple[str, str], LocalRecord | None] = {}
+        self._dirty: dict[tuple[str, str], LocalRecord] = {}
+
+    def record(self, table: str, record_id: str) -> LocalRecord | None:
+        key = (table, record_id.lower())
+        if key not in self._seen:
+            self._seen[key] = self.journal.record(table, record_id)
+        return self._seen[key]
+
+    def put_record(self, rec: LocalRecord) -> None:
+        key = (rec["table"], rec["id"].lower())
+        self._seen[key] = self._dirty[key] = rec
+
+    def flush(self) -> None:
+        self.journal.put_records(self._dirty.values())
+        self._dirty.clear()
+
+
+def apply_local(journal: Journal | LocalWrites, op: Op) -> None:
+    """What the user will read back offline after ``op`` (inside the enqueue transaction).
+    ``journal`` is the journal itself or the plan's :class:`LocalWrites` over it."""
     table, record_id = op.get("table"), op.get("id")
     if not table or not record_id:
         return  # unbound messages change nothing we can show locally
@@ -216,25 +241,28 @@ def queue_operations(
     skipped_labels: set[str] = set()
     skipped: list[Skipped] = []
     enq = Enqueuer(engine)
-    queued: list[Op] = []
+    entries: list[Op] = []
+    for op in operations:
+        blocked = next((lbl for lbl in op.references if lbl in skipped_labels), None)
+        read = op.index not in skip and is_read(enq.engine.names.message(op.message or ""))
+        if op.index in skip or blocked or read:
+            reason = skip.get(op.index) or (
+                f"it refers to ${blocked}, which was skipped"
+                if blocked
+                else "a read: nothing to play back (`msgavail get` reads the local store)"
+            )
+            skipped.append(
+                Skipped(op.index, op.line, op.column, op.message or "", op.table, reason)
+            )
+            if op.label:
+                skipped_labels.add(op.label)
+            continue
+        entries.extend(enq.build(op))
+    # One transaction, a few statements: every entry, every local record, the counter.
     with journal.transaction():
-        for op in operations:
-            blocked = next((lbl for lbl in op.references if lbl in skipped_labels), None)
-            read = op.index not in skip and is_read(enq.engine.names.message(op.message or ""))
-            if op.index in skip or blocked or read:
-                reason = skip.get(op.index) or (
-                    f"it refers to ${blocked}, which was skipped"
-                    if blocked
-                    else "a read: nothing to play back (`msgavail get` reads the local store)"
-                )
-                skipped.append(
-                    Skipped(op.index, op.line, op.column, op.message or "", op.table, reason)
-                )
-                if op.label:
-                    skipped_labels.add(op.label)
-                continue
-            for entry in enq.build(op):
-                stored = journal.append(entry)
-                apply_local(journal, stored)
-                queued.append(stored)
+        queued = journal.append_many(entries)
+        local = LocalWrites(journal)
+        for stored in queued:
+            apply_local(local, stored)
+        local.flush()
     return QueueResult(tuple(queued), tuple(skipped))

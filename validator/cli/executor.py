@@ -75,8 +75,15 @@ def _open(
             f"no journal {name} in {os.path.dirname(path)}: nothing was queued for it"
         )
     journal = Journal.open(path)
-    journal.selector = f" --journal {name}" if selector is None else selector
-    journal.remember_org(org)
+    try:
+        journal.selector = f" --journal {name}" if selector is None else selector
+        # Every command checks the pages (SQLite's quick check) and the counter first.
+        for repaired in journal.verify(entries=False):
+            click.echo(f"msgavail: warning: {repaired}", err=True)
+        journal.remember_org(org)
+    except BaseException:
+        journal.close()
+        raise
     return journal
 
 
@@ -155,8 +162,7 @@ def run(
     skip = {f.operation: f"{f.code} {f.message}" for f in errors}
     target_org = org or engine.source.org
     with _open(journal_name(target_org), data_dir, target_org) as journal:
-        for repaired in journal.verify():  # a damaged journal is refused here (exit 2)
-            click.echo(f"msgavail: warning: {repaired}", err=True)
+        journal.verify()  # no appending to a journal with damaged entries (exit 2)
         result = queue_operations(journal, engine, outcome.operations, skip)
         if fmt == "json":
             doc = _run_json(journal, result.queued, result.skipped, outcome.findings)
@@ -570,10 +576,18 @@ def repair(
     with q.playback_lock(path):
         result = q.repair(path)
     click.echo(f"moved the damaged journal to {result.moved_to}")
+    if not result.readable:
+        click.echo(
+            f"msgavail: warning: journal {name} had no readable database: nothing could be "
+            "kept (restore its cache.db from a backup into a journal directory to recover)",
+            err=True,
+        )
+        return EXIT_FINDINGS
     click.echo(
         f"journal {name} now holds {result.kept} operation(s) and {result.records} local "
         f"record(s); the next operation is #{result.counter + 1}"
     )
+    status = EXIT_OK
     if result.damaged:
         click.echo(
             f"msgavail: warning: {len(result.damaged)} entr(y/ies) could not be read: "
@@ -581,8 +595,16 @@ def repair(
             + f" (still in {result.moved_to})",
             err=True,
         )
-        return EXIT_FINDINGS
-    return EXIT_OK
+        status = EXIT_FINDINGS
+    if result.missing:
+        spans = ", ".join(f"#{a}" if a == b else f"#{a}-#{b}" for a, b in result.missing[:10])
+        click.echo(
+            f"msgavail: warning: operations {spans} are not in the journal: pruned earlier, "
+            f"or lost with the damaged pages (see {result.moved_to})",
+            err=True,
+        )
+        status = EXIT_FINDINGS
+    return status
 
 
 # -- sync ----------------------------------------------------------------------------------

@@ -358,7 +358,7 @@ class Journal:
         if problems != ["ok"]:
             raise _damaged(self.directory, "; ".join(problems[:3]), self.selector)
         if entries:
-            damaged = self.scan(()).damaged  # decodes every entry, keeps none
+            damaged = self._damaged_entries()
             if damaged:
                 raise self.damaged_error(damaged)
         counter, highest = self.last_seq(), self._highest_seq()
@@ -370,6 +370,30 @@ class Journal:
                 f"queued operation #{highest}; it was set to {highest} (nothing was overwritten)"
             ]
         return []
+
+    def _damaged_entries(self) -> list[Damage]:
+        """The operations that do not decode, found in SQL (SQLite's json_valid; and ASCII,
+        since entries are written with every non-ASCII character escaped, so a byte >= 0x80
+        is damage, e.g. invalid UTF-8) without building every operation in Python."""
+        self._con.create_function(
+            "msgavail_ascii", 1, lambda b: isinstance(b, bytes) and b.isascii(), deterministic=True
+        )
+        with self._sql_errors():
+            rows = self._con.execute(
+                "SELECT key, value FROM Cache WHERE key >= ? AND key < ? AND raw = 1 AND NOT"
+                " CASE WHEN json_valid(value) THEN json_type(value) = 'object'"
+                " AND msgavail_ascii(CAST(value AS BLOB)) ELSE 0 END",
+                (_OP_PREFIX, _OP_END),
+            ).fetchall()
+        found: list[Damage] = []
+        for raw_key, value in rows:
+            key = raw_key.decode("utf-8", "replace")
+            decoded = _decode_op(key, value)
+            if isinstance(decoded, Damage):
+                found.append(decoded)
+            elif not value.isascii():
+                found.append(Damage(key, decoded["seq"], "not ASCII JSON as written"))
+        return found
 
     # -- single playback process -------------------------------------------------------------
     def acquire_playback_lock(self) -> None:

@@ -152,10 +152,12 @@ def _entity_set(engine: Engine | None, table: str | None) -> str:
 
 class Repair(t.NamedTuple):
     moved_to: str
+    readable: bool  # False: there was no database to read anything from
     kept: int
     records: int
     damaged: tuple[Damage, ...]
     counter: int
+    missing: tuple[tuple[int, int], ...]  # seq ranges absent: pruned before, or lost to damage
 
 
 def repair(directory: str) -> Repair:
@@ -166,7 +168,7 @@ def repair(directory: str) -> Repair:
     aside = f"{directory}.damaged-{stamp}"
     os.rename(directory, aside)
     if found is None:
-        return Repair(aside, 0, 0, (), 0)
+        return Repair(aside, False, 0, 0, (), 0, ())
     highest = max((op["seq"] for op in found.ops), default=0)
     counter = max(found.counter, highest, *(d.seq or 0 for d in found.damaged))
     with Journal.open(directory) as fresh:
@@ -174,7 +176,21 @@ def repair(directory: str) -> Repair:
             fresh.restore(found.ops, counter)
             fresh.put_records(_valid_records(found.records))
         fresh.remember_org(found.org)
-    return Repair(aside, len(found.ops), len(found.records), tuple(found.damaged), counter)
+    present = {op["seq"] for op in found.ops} | {d.seq for d in found.damaged if d.seq}
+    missing = _ranges(seq for seq in range(1, counter + 1) if seq not in present)
+    return Repair(
+        aside, True, len(found.ops), len(found.records), tuple(found.damaged), counter, missing
+    )
+
+
+def _ranges(seqs: t.Iterable[int]) -> tuple[tuple[int, int], ...]:
+    out: list[list[int]] = []
+    for seq in seqs:
+        if out and out[-1][1] == seq - 1:
+            out[-1][1] = seq
+        else:
+            out.append([seq, seq])
+    return tuple((a, b) for a, b in out)
 
 
 @contextlib.contextmanager

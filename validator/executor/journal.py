@@ -69,6 +69,7 @@ _SETTINGS: dict[str, t.Any] = {
     "disk_min_file_size": 2**30,  # keep every value inline in SQLite
     "cull_limit": 0,
 }
+_PRAGMAS = frozenset({"cache_size", "mmap_size", "synchronous"})
 _INSERT = (
     "INSERT INTO Cache(key, raw, store_time, expire_time, access_time, access_count, tag, size,"
     " mode, filename, value) VALUES (?, 1, ?, NULL, ?, 0, NULL, 0, 1, NULL, ?)"
@@ -96,8 +97,11 @@ def record_key(table: str, record_id: str) -> str:
     return f"{_REC_PREFIX}{table}:{record_id.lower()}"
 
 
-def _dumps(value: t.Any) -> str:
-    return json.dumps(value, separators=(",", ":"))
+# One encoder for every entry: json.dumps with separators builds a new one per call (2x slower).
+# ASCII output (non-ASCII escaped): a stored byte >= 0x80 is damage, which the checks rely on.
+_dumps: t.Callable[[t.Any], str] = json.JSONEncoder(
+    separators=(",", ":"), check_circular=False, ensure_ascii=True
+).encode
 
 
 def _json_disk() -> type[diskcache.Disk]:
@@ -268,6 +272,14 @@ class Journal:
         try:
             con = sqlite3.connect(db, timeout=timeout, isolation_level=None)
             con.text_factory = bytes  # decoded per entry: invalid UTF-8 is one damaged entry
+            # The pragmas diskcache applies to each of its connections (synchronous=FULL, its
+            # page cache and mmap sizes), from the settings it stored.
+            for key, value in con.execute(
+                "SELECT key, value FROM Settings WHERE key LIKE 'sqlite_%'"
+            ).fetchall():
+                pragma = key.decode()[len("sqlite_") :]
+                if pragma in _PRAGMAS and type(value) is int:
+                    con.execute(f"PRAGMA {pragma} = {value}")
             con.execute("PRAGMA synchronous = FULL")
         except sqlite3.DatabaseError as exc:
             cache.close()
@@ -607,6 +619,29 @@ class Journal:
     # -- local store -------------------------------------------------------------------------
     def record(self, table: str, record_id: str) -> LocalRecord | None:
         return t.cast("LocalRecord | None", self._json(record_key(table, record_id)))
+
+    def records_by_id(
+        self, wanted: t.Iterable[tuple[str, str]]
+    ) -> dict[tuple[str, str], LocalRecord]:
+        """The local records of these (table, id) pairs that exist, keyed (table, id lowered),
+        read 500 keys per statement."""
+        keys = [record_key(table, record_id) for table, record_id in wanted]
+        found: dict[tuple[str, str], LocalRecord] = {}
+        for i in range(0, len(keys), 500):
+            chunk = keys[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            with self._sql_errors():
+                rows = self._con.execute(
+                    f"SELECT key, value FROM Cache WHERE raw = 1 AND key IN ({marks})", chunk
+                ).fetchall()
+            for key, value in rows:
+                try:
+                    rec = t.cast(LocalRecord, json.loads(value))
+                except ValueError as exc:
+                    detail = f"local record {key.decode('utf-8', 'replace')} is unreadable ({exc})"
+                    raise _damaged(self.directory, detail, self.selector) from None
+                found[(rec["table"], rec["id"].lower())] = rec
+        return found
 
     def put_record(self, rec: LocalRecord) -> None:
         self.put_records([rec])

@@ -1,19 +1,29 @@
-"""Benchmark: `msgavail lint` on a 100,000-operation plan vs check-jsonschema on the same file.
+"""Benchmarks for `msgavail lint`, each against a floor measured in the same run.
 
-Both tools run as fresh processes on the same generated plan (about 13 MB of JSON), checked
-against the same schema (validator/schemas/plan.schema.json), alternating, in the same run. Wall
-time and peak RSS (from wait4) are taken per run; medians and ratios are printed.
+    .venv/bin/pip install check-jsonschema      # the jsonschema case's baseline; not a dependency
+    .venv/bin/python bench/lint_bench.py [--cases jsonschema,json,batch,memory] [--repeat 5]
 
-    .venv/bin/pip install check-jsonschema      # the baseline; not a project dependency
-    .venv/bin/python bench/lint_bench.py [--operations 100000] [--repeat 5]
+Cases (all print medians and ratios; figures go to BENCHMARKS.md):
 
-msgavail does more than the baseline: the same schema (as its fast check), the availability
-rules for every operation, label references, and a line:column for every finding.
+- ``jsonschema``: `msgavail lint` on a 100,000-operation plan (about 13 MB of JSON) against
+  check-jsonschema on the same file with the same schema (validator/schemas/plan.schema.json),
+  fresh processes, alternating; wall time and peak RSS from wait4. msgavail does more than the
+  baseline: the same schema (as its fast check), the availability rules for every operation,
+  label references, and a line:column for every finding.
+- ``json``: linting that plan in-process (``Linter.lint_file``, engine already built) against
+  ``json.load`` of the same file (issue 14 goal: <= 3x).
+- ``batch``: linting a 10,000-operation OData ``$batch`` body (about 3 MB) in-process against
+  reading, decoding and splitting it into lines (issue 14 goal: <= 10x).
+- ``memory``: peak RSS of `msgavail lint --format json` in a fresh process on hostile inputs: a
+  ``.batch`` padded with 20 MB of blank lines, a 200 MB ``$batch``, and a YAML plan whose
+  aliases would expand to millions of nodes (issue 13 goal: under 300 MiB each), against the
+  RSS of a process that only starts the CLI (`msgavail --version`).
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import shutil
@@ -22,11 +32,14 @@ import subprocess
 import sys
 import tempfile
 import time
+import typing as t
 import uuid
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
 SCHEMA = os.path.join(ROOT, "validator", "schemas", "plan.schema.json")
 TABLES = ["account", "contact", "lead", "opportunity", "incident", "task", "phonecall", "email"]
+SETS = ["accounts", "contacts", "leads", "opportunities", "incidents", "tasks", "phonecalls"]
 
 
 def generate(n: int, path: str) -> None:
@@ -54,7 +67,68 @@ def generate(n: int, path: str) -> None:
         fh.write("]}\n")
 
 
-def measure(cmd: list[str]) -> tuple[float, float, int]:
+def _part(request: str, body: object = None, content_id: int | None = None) -> str:
+    head = "Content-Type: application/http\r\nContent-Transfer-Encoding: binary\r\n"
+    if content_id is not None:
+        head += f"Content-ID: {content_id}\r\n"
+    text = f"{head}\r\n{request} HTTP/1.1\r\nContent-Type: application/json; type=entry\r\n\r\n"
+    if body is not None:
+        text += json.dumps(body)
+    return text + "\r\n"
+
+
+def generate_batch(n: int, path: str, *, padding: int = 0) -> None:
+    """A $batch body of ``n`` requests: changesets of 10 (Creates with Content-IDs, PATCHes and
+    binds referring to them, a bound action, a DELETE), with ``padding`` bytes of blank lines
+    after the first request (the hostile input of issue 13 scope 5)."""
+    rnd = uuid.UUID(int=54321)
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        i = 0
+        while i < n:
+            cs = f"changeset_{i}"
+            fh.write(f"--batch_b\r\nContent-Type: multipart/mixed; boundary={cs}\r\n\r\n")
+            for k in range(min(10, n - i)):
+                es = SETS[(i + k) % len(SETS)]
+                guid = uuid.UUID(int=rnd.int + i + k)
+                fh.write(f"--{cs}\r\n")
+                if k < 4:
+                    req = _part(f"POST /api/data/v9.2/{es}", {"name": f"Record {i + k}",
+                                "description": "x" * 40}, k + 1)  # fmt: skip
+                elif k < 7:
+                    req = _part(f"PATCH ${k - 3}", {"telephone1": f"555-{i + k:06d}"})
+                elif k == 7:
+                    bind = {"lastname": "Smith", "parentcustomerid_account@odata.bind": "$1"}
+                    req = _part("POST /api/data/v9.2/contacts", bind)
+                elif k == 8 and (i + k) % 100 == 8:
+                    action = f"{es}({guid})/Microsoft.Dynamics.CRM.Assign"
+                    req = _part(f"POST /api/data/v9.2/{action}", {"Assignee": {"id": str(guid)}})
+                elif k == 8:
+                    req = _part(f"GET /api/data/v9.2/{es}({guid})?$select=name")
+                else:
+                    target = "queues" if (i + k) % 1000 == 9 else es
+                    req = _part(f"DELETE /api/data/v9.2/{target}({guid})")
+                fh.write(req)
+                if padding and i + k == 0:
+                    chunk = "\r\n" * 65536
+                    for _ in range(padding // len(chunk)):
+                        fh.write(chunk)
+            fh.write(f"--{cs}--\r\n")
+            i += 10
+        fh.write("--batch_b--\r\n")
+
+
+def generate_alias_bomb(path: str, levels: int = 9) -> None:
+    """The billion-laughs shape in YAML: each level's list repeats the previous one 9 times."""
+    lines = ['a0: &a0 {"message": "Create", "table": "account", "data": {"name": "x"}}']
+    for k in range(1, levels + 1):
+        prev = f"*a{k - 1}"
+        lines.append(f"a{k}: &a{k} [{', '.join([prev] * 9)}]")
+    lines.append(f"operations: *a{levels}")
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write("\n".join(lines) + "\n")
+
+
+def measure(cmd: list[str], ok: t.Collection[int] = (0, 1)) -> tuple[float, float, int]:
     """(wall seconds, peak RSS MiB, exit status) of one fresh process."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -64,42 +138,149 @@ def measure(cmd: list[str]) -> tuple[float, float, int]:
     assert proc.stderr is not None
     err = proc.stderr.read()
     proc.stderr.close()
-    if proc.returncode not in (0, 1):
+    if proc.returncode not in ok:
         raise SystemExit(f"{cmd[0]} failed ({proc.returncode}): {err.decode()[:500]}")
     return wall, usage.ru_maxrss / 1024, proc.returncode
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--operations", type=int, default=100_000)
-    ap.add_argument("--repeat", type=int, default=5)
-    args = ap.parse_args()
+def _paired(
+    ours: t.Callable[[], object], floor: t.Callable[[], object], repeat: int
+) -> tuple[float, float]:
+    """Medians of ``ours`` and ``floor`` timed alternately in this process (GC as in real use)."""
+    ours()
+    floor()  # warm caches
+    a: list[float] = []
+    b: list[float] = []
+    for _ in range(repeat):
+        for fn, acc in ((ours, a), (floor, b)):
+            gc.collect()
+            t0 = time.perf_counter()
+            fn()
+            acc.append(time.perf_counter() - t0)
+    return statistics.median(a), statistics.median(b)
+
+
+def case_jsonschema(tmp: str, n: int, repeat: int) -> None:
     bindir = os.path.dirname(sys.executable)
     msgavail = os.path.join(bindir, "msgavail")
     checker = shutil.which("check-jsonschema", path=bindir) or shutil.which("check-jsonschema")
     if checker is None:
-        raise SystemExit("check-jsonschema not found: .venv/bin/pip install check-jsonschema")
-    with tempfile.TemporaryDirectory() as tmp:
-        plan = os.path.join(tmp, "plan.json")
-        generate(args.operations, plan)
-        size = os.path.getsize(plan) / 1e6
-        ours_cmd = [msgavail, "lint", plan, "--format", "json", "--output", os.devnull]
-        base_cmd = [checker, "--schemafile", SCHEMA, plan]
-        ours: list[tuple[float, float, int]] = []
-        base: list[tuple[float, float, int]] = []
-        measure(ours_cmd)  # warm the page cache and .pyc files for both
-        measure(base_cmd)
-        for _ in range(args.repeat):
-            ours.append(measure(ours_cmd))
-            base.append(measure(base_cmd))
+        print("jsonschema: skipped (check-jsonschema not installed: pip install check-jsonschema)")
+        return
+    plan = os.path.join(tmp, "plan.json")
+    if not os.path.exists(plan):
+        generate(n, plan)
+    size = os.path.getsize(plan) / 1e6
+    ours_cmd = [msgavail, "lint", plan, "--format", "json", "--output", os.devnull]
+    base_cmd = [checker, "--schemafile", SCHEMA, plan]
+    ours: list[tuple[float, float, int]] = []
+    base: list[tuple[float, float, int]] = []
+    measure(ours_cmd)  # warm the page cache and .pyc files for both
+    measure(base_cmd)
+    for _ in range(repeat):
+        ours.append(measure(ours_cmd))
+        base.append(measure(base_cmd))
     t_ours = statistics.median(r[0] for r in ours)
     t_base = statistics.median(r[0] for r in base)
     m_ours = statistics.median(r[1] for r in ours)
     m_base = statistics.median(r[1] for r in base)
-    print(f"plan: {args.operations} operations, {size:.1f} MB; {args.repeat} runs each")
-    print(f"msgavail lint      : {t_ours:6.2f} s  {m_ours:6.1f} MiB  (exit {ours[0][2]})")
-    print(f"check-jsonschema   : {t_base:6.2f} s  {m_base:6.1f} MiB  (exit {base[0][2]})")
-    print(f"ratio (ours/base)  : time {t_ours / t_base:.2f}  memory {m_ours / m_base:.2f}")
+    print(f"jsonschema: plan of {n} operations, {size:.1f} MB; {repeat} runs each")
+    print(f"  msgavail lint      : {t_ours:6.2f} s  {m_ours:6.1f} MiB  (exit {ours[0][2]})")
+    print(f"  check-jsonschema   : {t_base:6.2f} s  {m_base:6.1f} MiB  (exit {base[0][2]})")
+    print(f"  ratio (ours/base)  : time {t_ours / t_base:.2f}  memory {m_ours / m_base:.2f}")
+
+
+def _linter() -> t.Any:
+    from validator.api import default_engine
+    from validator.linter import Linter
+
+    return Linter(default_engine())
+
+
+def case_json(tmp: str, n: int, repeat: int) -> None:
+    plan = os.path.join(tmp, "plan.json")
+    if not os.path.exists(plan):
+        generate(n, plan)
+    linter = _linter()
+
+    def ours() -> None:
+        diags, count = linter.lint_file(plan)
+        assert count == n and len(diags) == n // 1000, (count, len(diags))
+
+    def floor() -> None:
+        with open(plan, encoding="utf-8") as fh:
+            json.load(fh)
+
+    t_ours, t_floor = _paired(ours, floor, repeat)
+    print(f"json: plan of {n} operations, {os.path.getsize(plan) / 1e6:.1f} MB; {repeat} runs")
+    print(f"  Linter.lint_file   : {t_ours:6.3f} s")
+    print(f"  json.load (floor)  : {t_floor:6.3f} s")
+    print(f"  ratio              : {t_ours / t_floor:.2f}x  (goal <= 3)")
+
+
+def case_batch(tmp: str, n: int, repeat: int) -> None:
+    path = os.path.join(tmp, "plan.batch")
+    generate_batch(n, path)
+    linter = _linter()
+
+    def ours() -> None:
+        _, count = linter.lint_file(path)
+        assert count == n, count
+
+    def floor() -> None:
+        with open(path, "rb") as fh:
+            text = fh.read().decode("utf-8")
+        text.splitlines()  # a multipart reader must look at every line for delimiters
+
+    t_ours, t_floor = _paired(ours, floor, repeat)
+    diags, _ = linter.lint_file(path)
+    print(f"batch: $batch of {n} requests, {os.path.getsize(path) / 1e6:.1f} MB; "
+          f"{repeat} runs; {len(diags)} findings")  # fmt: skip
+    print(f"  Linter.lint_file           : {t_ours:6.3f} s")
+    print(f"  read+decode+split (floor)  : {t_floor:6.3f} s")
+    print(f"  ratio                      : {t_ours / t_floor:.1f}x  (goal <= 10)")
+
+
+def case_memory(tmp: str) -> None:
+    bindir = os.path.dirname(sys.executable)
+    msgavail = os.path.join(bindir, "msgavail")
+    blank = os.path.join(tmp, "blank.batch")
+    generate_batch(10, blank, padding=20 * 2**20)
+    big = os.path.join(tmp, "big.batch")
+    generate_batch(660_000, big)
+    bomb = os.path.join(tmp, "bomb.yaml")
+    generate_alias_bomb(bomb)
+    _, floor, _ = measure([msgavail, "--version"], ok=(0,))
+    print(f"memory: peak RSS of a fresh `msgavail lint --format json` (start-up only: "
+          f"{floor:.1f} MiB)")  # fmt: skip
+    for what, path in (("20 MB of blank lines", blank), ("200 MB $batch", big),
+                       ("YAML alias bomb", bomb)):  # fmt: skip
+        cmd = [msgavail, "lint", path, "--format", "json", "--output", os.devnull]
+        wall, rss, rc = measure(cmd, ok=(0, 1, 2))
+        size = os.path.getsize(path) / 1e6
+        print(
+            f"  {what:22} {size:7.1f} MB: {rss:7.1f} MiB  {wall:6.2f} s  exit {rc}  "
+            "(goal < 300 MiB)"
+        )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--cases", default="jsonschema,json,batch,memory")
+    ap.add_argument("--operations", type=int, default=100_000)
+    ap.add_argument("--batch-operations", type=int, default=10_000)
+    ap.add_argument("--repeat", type=int, default=5)
+    args = ap.parse_args()
+    cases = set(args.cases.split(","))
+    with tempfile.TemporaryDirectory() as tmp:
+        if "jsonschema" in cases:
+            case_jsonschema(tmp, args.operations, args.repeat)
+        if "json" in cases:
+            case_json(tmp, args.operations, args.repeat)
+        if "batch" in cases:
+            case_batch(tmp, args.batch_operations, args.repeat)
+        if "memory" in cases:
+            case_memory(tmp)
 
 
 if __name__ == "__main__":

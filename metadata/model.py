@@ -15,8 +15,6 @@ from types import MappingProxyType
 Mode = t.Literal["offline", "online"]
 MODES: tuple[Mode, ...] = ("offline", "online")
 
-Ownership = t.Literal["UserOwned", "OrganizationOwned", "BusinessOwned", "None"]
-
 
 class Availability(enum.IntEnum):
     """``SdkMessage.Availability`` / ``SdkMessageFilter.Availability``: where a message runs."""

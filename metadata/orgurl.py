@@ -61,7 +61,3 @@ def normalize_org_url(url: str) -> str:
     if port is not None and port != default:
         netloc += f":{port}"
     return f"{scheme}://{netloc}"
-
-
-def api_base(org: str) -> str:
-    return normalize_org_url(org) + API_PATH

@@ -150,15 +150,6 @@ class Store:
             )
         return cached.snapshot
 
-    def orgs(self) -> list[str]:
-        cache = self._open()
-        try:
-            return sorted(
-                k[len("harvest:") :] for k in cache.iterkeys() if k.startswith("harvest:")
-            )
-        except sqlite3.DatabaseError as exc:
-            raise self._corrupt(exc) from None
-
     # -- writing -----------------------------------------------------------------------------
     def put(
         self,

@@ -113,17 +113,6 @@ def find_references(
     return tuple(found)
 
 
-def resolve(value: str, ids: t.Mapping[str, str]) -> str:
-    """Replace a ``"$label"`` reference by the id recorded for that label (executor helper)."""
-    label = reference_label(value)
-    if label is None:
-        return value
-    try:
-        return ids[label]
-    except KeyError:
-        raise KeyError(f"${label} is not defined before it is used") from None
-
-
 __all__ = [
     "BIND_SUFFIX",
     "Operation",
@@ -133,5 +122,4 @@ __all__ = [
     "bind_reference",
     "find_references",
     "reference_label",
-    "resolve",
 ]

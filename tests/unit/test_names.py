@@ -60,3 +60,33 @@ def test_presumed_custom_only_by_shape(names: NameResolver) -> None:
     assert names.is_presumed_custom("contoso_Project")
     assert not names.is_presumed_custom("widget")
     assert not names.is_presumed_custom("_widget")
+
+
+def test_plain_lookups_build_no_suggestions(
+    names: NameResolver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A $batch reader asks "is this a message?" of every entity set; a miss is the usual answer
+    # and must cost a dict lookup, not a difflib search (issue 14: 80 % of a $batch lint).
+    import validator.names as mod
+
+    def no_suggestions(*_: object) -> list[str]:
+        raise AssertionError("suggestions built for a plain lookup")
+
+    monkeypatch.setattr(mod, "_suggest", no_suggestions)
+    assert names.lookup_message(" retrievemultiple ") == "RetrieveMultiple"
+    assert names.lookup_message("accounts") is None
+    assert names.lookup_table("accounts") == "account"
+
+
+def test_batch_name_lookup_builds_no_suggestions(monkeypatch: pytest.MonkeyPatch) -> None:
+    import validator.names as mod
+    from validator.api import default_engine
+    from validator.linter import name_lookup
+
+    def no_suggestions(*_: object) -> list[str]:
+        raise AssertionError("suggestions built for a plain lookup")
+
+    monkeypatch.setattr(mod, "_suggest", no_suggestions)
+    lookup = name_lookup(default_engine())
+    assert lookup.message("accounts") is None
+    assert lookup.message("assign") == "Assign"

@@ -31,7 +31,6 @@ if t.TYPE_CHECKING:
 
 State = t.Literal["pending", "in-flight", "done", "parked", "dropped"]
 STATES: tuple[State, ...] = ("pending", "in-flight", "done", "parked", "dropped")
-OPEN_STATES: frozenset[str] = frozenset({"pending", "in-flight", "parked"})
 SCHEMA_VERSION = 1
 
 _SEQ_KEY = "meta:seq"

@@ -28,10 +28,7 @@ class _Names:
         return self._names.lookup_table(name)
 
     def message(self, name: str) -> str | None:
-        try:
-            return self._names.message(name)
-        except LookupError:
-            return None
+        return self._names.lookup_message(name)
 
 
 def name_lookup(engine: Engine) -> NameLookup:

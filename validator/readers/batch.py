@@ -49,7 +49,6 @@ _GUID = re.compile(
 )
 _API_PREFIX = re.compile(r"^(?:[a-z][a-z0-9+.-]*://[^/]+)?/?(?:api/data/v\d+(?:\.\d+)*/)?", re.I)
 _ACTION_PREFIX = "Microsoft.Dynamics.CRM."
-_MAX_DEPTH = 2  # a batch holds changesets; changesets hold requests (no nesting beyond)
 
 
 class _Line(t.NamedTuple):

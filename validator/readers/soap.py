@@ -33,10 +33,6 @@ def _local(tag: object) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
-def _children(el: t.Any, name: str) -> list[t.Any]:
-    return [c for c in el if _local(c.tag) == name]
-
-
 def _child(el: t.Any, name: str) -> t.Any | None:
     for c in el:
         if _local(c.tag) == name:

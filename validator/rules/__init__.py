@@ -37,8 +37,4 @@ _MODULES = (
 RULES: t.Mapping[str, Rule] = {m.RULE.id: m.RULE for m in _MODULES}
 
 
-def get(code: str) -> Rule:
-    return RULES[code]
-
-
-__all__ = ["RULES", "Context", "Resolution", "Rule", "Severity", "get"]
+__all__ = ["RULES", "Context", "Resolution", "Rule", "Severity"]

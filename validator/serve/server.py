@@ -14,8 +14,11 @@ never a worker: uvicorn serves other connections from the same event loop meanwh
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
+import signal
 import socket
+import threading
 import typing as t
 
 from metadata.errors import ConfigError
@@ -124,6 +127,7 @@ def run(
     seconds to finish (uvicorn stops accepting at once and closes idle connections)."""
     import uvicorn
 
+    _Server = _server_class()
     config = uvicorn.Config(
         app,
         http=_head_deadline_protocol(timeout),
@@ -139,4 +143,27 @@ def run(
         limit_concurrency=limit_concurrency,
         backlog=2048,
     )
-    uvicorn.Server(config).run(sockets=[sock])
+    _Server(config).run(sockets=[sock])
+
+
+def _server_class() -> type:
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """uvicorn's server, minus re-raising SIGTERM after the graceful stop: a service
+        that stopped because it was asked to has succeeded (exit status 0)."""
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> t.Iterator[None]:
+            if threading.current_thread() is not threading.main_thread():
+                yield
+                return
+            handled = (signal.SIGINT, signal.SIGTERM)
+            original = {sig: signal.signal(sig, self.handle_exit) for sig in handled}
+            try:
+                yield
+            finally:
+                for sig, handler in original.items():
+                    signal.signal(sig, handler)
+
+    return Server

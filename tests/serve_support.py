@@ -24,10 +24,17 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def clean_env(home: str, **extra: str) -> dict[str, str]:
     """The environment for a server: none of the user's msgavail settings, a fake home."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("MSGAVAIL_", "DATAVERSE_", "COVERAGE_PROCESS"))}  # fmt: skip
-    env.update(HOME=home, XDG_CACHE_HOME=os.path.join(home, "no-cache-here"),
-               XDG_DATA_HOME=os.path.join(home, "no-data-here"), PYTHONUNBUFFERED="1")  # fmt: skip
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("MSGAVAIL_", "DATAVERSE_", "COVERAGE_PROCESS"))
+    }
+    env.update(
+        HOME=home,
+        XDG_CACHE_HOME=os.path.join(home, "no-cache-here"),
+        XDG_DATA_HOME=os.path.join(home, "no-data-here"),
+        PYTHONUNBUFFERED="1",
+    )
     env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
     env.update(extra)
     return env
@@ -58,9 +65,14 @@ class ServeProcess:
     ) -> ServeProcess:
         cmd = [sys.executable, "-m", "validator.cli", "serve", "--port", "0", *args]
         proc = subprocess.Popen(
-            cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True, env=dict(env), cwd=ROOT,
-        )  # fmt: skip
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=dict(env),
+            cwd=ROOT,
+        )
         lines: queue.Queue[str] = queue.Queue()
 
         def first_line() -> None:
@@ -75,7 +87,7 @@ class ServeProcess:
             proc.communicate(timeout=5)
             raise AssertionError(f"msgavail serve did not start within {timeout} s") from None
         if not line.startswith("serving "):
-            out, err = proc.communicate(timeout=10)
+            _out, err = proc.communicate(timeout=10)
             raise AssertionError(f"msgavail serve failed: {line}{err} (status {proc.returncode})")
         return cls(proc, line)
 

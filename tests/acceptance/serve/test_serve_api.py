@@ -23,8 +23,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(__file__)
 CASES = os.path.join(ROOT, "fixtures", "lint", "cases")
 MALFORMED = os.path.join(ROOT, "fixtures", "lint", "malformed")
 FORMAT_OF = {".json": "json", ".yaml": "yaml", ".batch": "batch", ".xml": "soap"}
-MEDIA_OF = {"json": "application/json", "yaml": "application/yaml",
-            "batch": "multipart/mixed; boundary=batch", "soap": "text/xml"}  # fmt: skip
+MEDIA_OF = {
+    "json": "application/json",
+    "yaml": "application/yaml",
+    "batch": "multipart/mixed; boundary=batch",
+    "soap": "text/xml",
+}
 
 
 @pytest.fixture(scope="module")
@@ -45,14 +49,18 @@ def test_start_line_names_the_chosen_port_and_source(published_server: ServeProc
         (["Create", "queue"], {"message": "Create", "table": "queue"}),
         (["create", "account"], {"message": "create", "table": "account"}),
         (["Create"], {"message": "Create"}),
-        (["Assign", "incident", "--mode", "online"],
-         {"message": "Assign", "table": "incident", "mode": "online"}),
+        (
+            ["Assign", "incident", "--mode", "online"],
+            {"message": "Assign", "table": "incident", "mode": "online"},
+        ),
         (["Retrieve", "contact"], {"message": "Retrieve", "table": "contact"}),
         (["SetState", "case"], {"message": "SetState", "table": "case"}),
-        (["Create", "new_widget", "--ownership", "user"],
-         {"message": "Create", "table": "new_widget", "ownership": "user"}),
+        (
+            ["Create", "new_widget", "--ownership", "user"],
+            {"message": "Create", "table": "new_widget", "ownership": "user"},
+        ),
     ],
-)  # fmt: skip
+)
 def test_check_is_the_cli_json_object(http, capsys, args: list[str], params) -> None:
     cli = run_cli(["check", *args, "--format", "json"], capsys)
     expected = json.loads(cli.stdout)
@@ -147,8 +155,11 @@ def test_malformed_plans_give_the_read_error_never_a_500(http, capsys, name: str
 
 def test_lint_sarif_by_accept_header(http) -> None:
     body = b'{"operations": [{"message": "Create", "table": "queue"}]}'
-    r = http.post("/v1/lint", content=body, headers={"content-type": "application/json",
-                                                     "accept": "application/sarif+json"})  # fmt: skip
+    r = http.post(
+        "/v1/lint",
+        content=body,
+        headers={"content-type": "application/json", "accept": "application/sarif+json"},
+    )
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("application/sarif+json")
     sarif = r.json()
@@ -159,7 +170,10 @@ def test_lint_sarif_by_accept_header(http) -> None:
 
 
 def test_lint_mode_select_and_ignore(http) -> None:
-    body = b"operations:\n  - message: Create\n    table: queue\n  - message: Craete\n    table: account\n"
+    body = (
+        b"operations:\n  - message: Create\n    table: queue\n"
+        b"  - message: Craete\n    table: account\n"
+    )
     offline = http.post("/v1/lint", params={"format": "yaml"}, content=body).json()
     assert [d["code"] for d in offline["diagnostics"]] == ["MA005", "MA001"]
     online = http.post("/v1/lint", params={"format": "yaml", "mode": "online"}, content=body)
@@ -183,14 +197,18 @@ def test_lint_reads_no_file_named_by_the_request(http, tmp_path) -> None:
     secret = tmp_path / "secret.txt"
     secret.write_text("s3cr3t-do-not-serve")
     # `path` only names the plan in diagnostics; the body is what is linted.
-    r = http.post("/v1/lint", params={"path": str(secret), "format": "json"},
-                  content=b'{"operations": [{"message": "Craete", "table": "account"}]}')  # fmt: skip
+    r = http.post(
+        "/v1/lint",
+        params={"path": str(secret), "format": "json"},
+        content=b'{"operations": [{"message": "Craete", "table": "account"}]}',
+    )
     assert r.status_code == 200
     assert r.json()["diagnostics"][0]["path"] == str(secret)
     assert "s3cr3t" not in r.text
     # An external entity pointing at the file is refused by the hardened parser.
-    xml = (f'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file://{secret}">]>'
-           "<x>&e;</x>").encode()  # fmt: skip
+    xml = (
+        f'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file://{secret}">]><x>&e;</x>'
+    ).encode()
     r = http.post("/v1/lint", content=xml, headers={"content-type": "application/xml"})
     assert r.status_code == 422 and "s3cr3t" not in r.text
     assert "DOCTYPE" in r.json()["failures"][0]["message"]
@@ -258,9 +276,15 @@ def test_openapi_document_is_valid_and_describes_every_route(http) -> None:
     validate(doc)  # raises on a document that breaks the OpenAPI 3.1 schema
     assert doc["openapi"].startswith("3.1")
     assert set(doc["paths"]) == {
-        "/v1/check", "/v1/lint", "/v1/messages", "/v1/messages/{name}", "/v1/tables/{name}",
-        "/v1/snapshot", "/healthz", "/openapi.json",
-    }  # fmt: skip
+        "/v1/check",
+        "/v1/lint",
+        "/v1/messages",
+        "/v1/messages/{name}",
+        "/v1/tables/{name}",
+        "/v1/snapshot",
+        "/healthz",
+        "/openapi.json",
+    }
     from validator.serve.app import create_app
     from validator.serve.state import Holder, SourceSpec
 
@@ -286,8 +310,10 @@ def test_unknown_routes_and_methods_are_json_errors(http) -> None:
 def test_no_cors_headers_by_default(http) -> None:
     r = http.get("/healthz", headers={"origin": "http://localhost:3000"})
     assert "access-control-allow-origin" not in r.headers
-    r = http.options("/v1/check", headers={"origin": "http://localhost:3000",
-                                           "access-control-request-method": "GET"})  # fmt: skip
+    r = http.options(
+        "/v1/check",
+        headers={"origin": "http://localhost:3000", "access-control-request-method": "GET"},
+    )
     assert "access-control-allow-origin" not in r.headers
 
 
@@ -296,7 +322,7 @@ def test_concurrent_requests_all_answered(published_server: ServeProcess) -> Non
 
     def one(i: int) -> int:
         with httpx.Client(base_url=published_server.url, timeout=10) as c:
-            return c.get("/v1/check", params={"message": "Create", "table": f"account"}).status_code
+            return c.get("/v1/check", params={"message": "Create", "table": "account"}).status_code
 
     with concurrent.futures.ThreadPoolExecutor(16) as pool:
         assert set(pool.map(one, range(64))) == {200}

@@ -1,7 +1,9 @@
-"""What changed between two snapshots: messages, filters and tables added, removed, changed.
+"""What changed between two snapshots: messages, filters, tables and mobile offline profiles.
 
 Messages and filters "change" when their availability does (the fact verdicts depend on);
-tables when ownership, offline availability, custom flag or entity set name do. Results are
+tables when ownership, offline availability (either flag), custom flag or entity set name do;
+a mobile offline profile when tables are added to or removed from it (the fact mobile verdicts
+depend on; profiles match by name, case-insensitively). Results are
 data (``SnapshotDiff``) with a JSON form; the CLI renders text.
 """
 
@@ -9,9 +11,23 @@ from __future__ import annotations
 
 import typing as t
 
-from metadata.model import FilterKey, Message, MessageFilter, Snapshot, Table, filter_key
+from metadata.model import (
+    FilterKey,
+    Message,
+    MessageFilter,
+    OfflineProfile,
+    Snapshot,
+    Table,
+    filter_key,
+)
 
-TABLE_FIELDS = ("ownership", "is_available_offline", "is_custom", "entity_set_name")
+TABLE_FIELDS = (
+    "ownership",
+    "is_available_offline",
+    "is_offline_in_mobile_client",
+    "is_custom",
+    "entity_set_name",
+)
 
 
 class MessageChange(t.NamedTuple):
@@ -30,6 +46,14 @@ class TableChange(t.NamedTuple):
     fields: tuple[str, ...]
 
 
+class ProfileChange(t.NamedTuple):
+    """A profile in both snapshots whose set of tables differs."""
+
+    name: str
+    tables_added: tuple[str, ...]
+    tables_removed: tuple[str, ...]
+
+
 class SnapshotDiff(t.NamedTuple):
     messages_added: tuple[Message, ...]
     messages_removed: tuple[Message, ...]
@@ -40,6 +64,9 @@ class SnapshotDiff(t.NamedTuple):
     tables_added: tuple[Table, ...]
     tables_removed: tuple[Table, ...]
     tables_changed: tuple[TableChange, ...]
+    profiles_added: tuple[OfflineProfile, ...] = ()
+    profiles_removed: tuple[OfflineProfile, ...] = ()
+    profiles_changed: tuple[ProfileChange, ...] = ()
 
     @property
     def is_empty(self) -> bool:
@@ -85,6 +112,20 @@ class SnapshotDiff(t.NamedTuple):
                     for c in self.tables_changed
                 ],
             },
+            "profiles": {
+                "added": [{"name": p.name, "tables": list(p.tables)} for p in self.profiles_added],
+                "removed": [
+                    {"name": p.name, "tables": list(p.tables)} for p in self.profiles_removed
+                ],
+                "changed": [
+                    {
+                        "name": c.name,
+                        "tables_added": list(c.tables_added),
+                        "tables_removed": list(c.tables_removed),
+                    }
+                    for c in self.profiles_changed
+                ],
+            },
         }
 
 
@@ -122,6 +163,16 @@ def diff(old: Snapshot, new: Snapshot) -> SnapshotDiff:
         fields = tuple(f for f in TABLE_FIELDS if getattr(old_t[k], f) != getattr(new_t[k], f))
         if fields:
             table_changes.append(TableChange(old_t[k], new_t[k], fields))
+    old_p = {p.name.lower(): p for p in old.profiles}
+    new_p = {p.name.lower(): p for p in new.profiles}
+    profile_changes = []
+    for k in sorted(old_p.keys() & new_p.keys()):
+        before, after = set(old_p[k].tables), set(new_p[k].tables)
+        if before != after:
+            profile_changes.append(
+                ProfileChange(new_p[k].name, tuple(sorted(after - before)),
+                              tuple(sorted(before - after)))
+            )  # fmt: skip
     return SnapshotDiff(
         messages_added=tuple(new_m[k] for k in sorted(new_m.keys() - old_m.keys())),
         messages_removed=tuple(old_m[k] for k in sorted(old_m.keys() - new_m.keys())),
@@ -140,4 +191,7 @@ def diff(old: Snapshot, new: Snapshot) -> SnapshotDiff:
         tables_added=tuple(new_t[k] for k in sorted(new_t.keys() - old_t.keys())),
         tables_removed=tuple(old_t[k] for k in sorted(old_t.keys() - new_t.keys())),
         tables_changed=tuple(table_changes),
+        profiles_added=tuple(new_p[k] for k in sorted(new_p.keys() - old_p.keys())),
+        profiles_removed=tuple(old_p[k] for k in sorted(old_p.keys() - new_p.keys())),
+        profiles_changed=tuple(profile_changes),
     )

@@ -8,7 +8,8 @@ The hierarchy::
     │   └── PlanError                  a plan or batch file cannot be read
     ├── UnknownNameError               a message or table name is not in the data (suggestions)
     │   ├── UnknownMessageError
-    │   └── UnknownTableError
+    │   ├── UnknownTableError
+    │   └── UnknownProfileError        a mobile offline profile name (suggestions)
     ├── ConfigError                    bad [tool.msgavail] settings or option values
     ├── DataUnavailableError           no data for the request (e.g. no cached harvest for an org)
     ├── CacheError                     the local cache cannot be read or written
@@ -49,6 +50,7 @@ __all__ = [
     "TransportError",
     "UnknownMessageError",
     "UnknownNameError",
+    "UnknownProfileError",
     "UnknownTableError",
     "WebAPIError",
 ]
@@ -118,6 +120,12 @@ class UnknownTableError(UnknownNameError):
     """No table of that logical, schema or entity set name (or alias) in the data."""
 
     kind = "table"
+
+
+class UnknownProfileError(UnknownNameError):
+    """No mobile offline profile of that name (case-insensitive) in the data."""
+
+    kind = "mobile offline profile"
 
 
 class ConfigError(MsgavailError, ValueError):

@@ -12,8 +12,13 @@ import enum
 import typing as t
 from types import MappingProxyType
 
-Mode = t.Literal["offline", "online"]
-MODES: tuple[Mode, ...] = ("offline", "online")
+Mode = t.Literal["offline", "online", "mobile"]
+MODES: tuple[Mode, ...] = ("offline", "online", "mobile")
+"""``offline``: the classic offline client (SdkMessage/SdkMessageFilter availability);
+``online``: the server; ``mobile``: Power Apps mobile offline, decided by the user's mobile
+offline profile (see validator/mobile.py and docs/reference/mobile-offline.md)."""
+ClassicMode = t.Literal["offline", "online"]
+"""The modes SdkMessage/SdkMessageFilter availability answers."""
 
 
 class Availability(enum.IntEnum):
@@ -43,8 +48,9 @@ class Availability(enum.IntEnum):
         """The name shown to users and written to JSON: "Server", "Client" or "All"."""
         return _AVAILABILITY_LABELS[self]
 
-    def allows(self, mode: Mode) -> bool:
-        """Offline needs Client or All; online needs Server or All."""
+    def allows(self, mode: ClassicMode) -> bool:
+        """Offline needs Client or All; online needs Server or All. (The mobile client does
+        not consult these columns: docs/reference/mobile-offline.md §1.)"""
         if mode == "offline":
             return self is not Availability.SERVER
         return self is not Availability.CLIENT
@@ -106,6 +112,74 @@ class Table(t.NamedTuple):
     is_custom: bool = False
     is_available_offline: bool | None = None
     display_name: str | None = None
+    is_offline_in_mobile_client: bool | None = None
+    """``IsOfflineInMobileClient.Value`` (a BooleanManagedProperty); None when not harvested."""
+
+
+RecordDistribution = t.Literal["related-only", "all-records", "other", "custom"]
+RECORD_DISTRIBUTION: t.Mapping[int, RecordDistribution] = MappingProxyType(
+    {0: "related-only", 1: "all-records", 2: "other", 3: "custom"}
+)
+"""``mobileofflineprofileitem.recorddistributioncriteria``: 0 Related data only, 1 All records,
+2 Other data filter, 3 Custom data filter (Dataverse table reference, MobileOfflineProfileItem)."""
+
+
+class ProfileItem(t.NamedTuple):
+    """One ``mobileofflineprofileitem`` row: a table in a mobile offline profile and which of
+    its records the device downloads. Only ``table`` decides verdicts; the rest is shown."""
+
+    table: str
+    """``selectedentitytypecode``: the table's logical name."""
+    distribution: RecordDistribution | None = None
+    owned_by_me: bool | None = None
+    owned_by_my_team: bool | None = None
+    owned_by_my_business_unit: bool | None = None
+    get_related_records: bool | None = None
+    can_be_followed: bool | None = None
+    sync_interval_minutes: int | None = None
+    name: str | None = None
+    id: str | None = None
+    version: int | None = None
+
+    def describe_distribution(self) -> str:
+        """The distribution criteria in words, e.g. "all records" or "custom filter (mine)"."""
+        words = {
+            "related-only": "related records only",
+            "all-records": "all records",
+            "other": "other data filter",
+            "custom": "custom data filter",
+            None: "distribution not recorded",
+        }[self.distribution]
+        owned = [
+            what
+            for flag, what in (
+                (self.owned_by_me, "mine"),
+                (self.owned_by_my_team, "my team's"),
+                (self.owned_by_my_business_unit, "my business unit's"),
+            )
+            if flag
+        ]
+        return words + (f" ({', '.join(owned)})" if owned else "")
+
+
+class OfflineProfile(t.NamedTuple):
+    """One ``mobileofflineprofile`` row with its items (tables sorted by logical name)."""
+
+    name: str
+    items: tuple[ProfileItem, ...] = ()
+    description: str | None = None
+    is_validated: bool | None = None
+    published_on: str | None = None
+    id: str | None = None
+    version: int | None = None
+
+    def item(self, logical_name: str) -> ProfileItem | None:
+        key = logical_name.lower()
+        return next((i for i in self.items if i.table == key), None)
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        return tuple(i.table for i in self.items)
 
 
 class CustomTableRule(t.NamedTuple):
@@ -165,6 +239,9 @@ class Snapshot:
         "_messages",
         "_messages_by_key",
         "_primaries",
+        "_profile_items",
+        "_profiles",
+        "_profiles_by_key",
         "_rules_by_message",
         "_tables",
         "_tables_by_key",
@@ -179,8 +256,16 @@ class Snapshot:
         custom_rules: t.Iterable[CustomTableRule] = (),
         *,
         source: Source,
+        profiles: t.Iterable[OfflineProfile] | None = None,
     ) -> None:
         self.source = source
+        # None: the data carries no profile information at all (the published default, a
+        # format-1 snapshot); an empty tuple: the org was harvested and has no profiles.
+        self._profiles = None if profiles is None else tuple(profiles)
+        self._profiles_by_key = {p.name.lower(): p for p in self._profiles or ()}
+        self._profile_items = {
+            p.name.lower(): {i.table: i for i in p.items} for p in self._profiles or ()
+        }
         self._messages = tuple(messages)
         self._filters = tuple(filters)
         self._tables = tuple(tables)
@@ -216,6 +301,15 @@ class Snapshot:
         return self._custom_rules
 
     @property
+    def profiles(self) -> tuple[OfflineProfile, ...]:
+        return self._profiles or ()
+
+    @property
+    def has_profile_data(self) -> bool:
+        """True when the data says which mobile offline profiles exist (possibly none)."""
+        return self._profiles is not None
+
+    @property
     def tables_by_name(self) -> t.Mapping[str, Table]:
         return MappingProxyType(self._tables_by_key)
 
@@ -234,6 +328,16 @@ class Snapshot:
     def table(self, logical_name: str) -> Table | None:
         return self._tables_by_key.get(logical_name.lower())
 
+    def profile(self, name: str) -> OfflineProfile | None:
+        """The profile of that name, case-insensitively (names are unique per org in practice;
+        with duplicates the last one read wins)."""
+        return self._profiles_by_key.get(name.strip().lower())
+
+    def profile_item(self, profile: str, logical_name: str) -> ProfileItem | None:
+        """O(1): the profile's item for a table (the hot path of mobile-mode lint)."""
+        items = self._profile_items.get(profile.lower())
+        return items.get(logical_name) if items is not None else None
+
     def custom_rule(self, message: str) -> CustomTableRule | None:
         return self._rules_by_message.get(message.lower())
 
@@ -244,7 +348,8 @@ class Snapshot:
     def __repr__(self) -> str:
         return (
             f"<Snapshot {self.source.kind} messages={len(self._messages)} "
-            f"filters={len(self._filters)} tables={len(self._tables)}>"
+            f"filters={len(self._filters)} tables={len(self._tables)} "
+            f"profiles={'-' if self._profiles is None else len(self._profiles)}>"
         )
 
     def __eq__(self, other: object) -> bool:
@@ -255,6 +360,7 @@ class Snapshot:
             and self._filters == other._filters
             and self._tables == other._tables
             and self._custom_rules == other._custom_rules
+            and self._profiles == other._profiles
         )
 
     __hash__ = None  # type: ignore[assignment]

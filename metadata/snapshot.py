@@ -1,7 +1,10 @@
 """Snapshot files: one JSON document holding a whole set of availability facts.
 
-The format (``"format": "msgavail-snapshot", "format_version": 1``) is described by
-``metadata/schemas/snapshot.schema.json``. The embedded published default is itself a snapshot
+The format (``"format": "msgavail-snapshot", "format_version": 2``) is described by
+``metadata/schemas/snapshot.schema.json``. Version 2 added ``profiles`` (the org's mobile
+offline profiles and their tables; present, possibly empty, when the org was harvested with
+them) and the table flag ``is_offline_in_mobile_client``; version 1 files are still read and
+carry no profile data. The embedded published default is itself a snapshot
 file, read on the fast path (no schema validation: it is checked by the test suite); files a
 user names are validated against the schema before use.
 """
@@ -14,17 +17,21 @@ import typing as t
 
 from metadata.errors import SnapshotFormatError
 from metadata.model import (
+    RECORD_DISTRIBUTION,
     Availability,
     CustomTableRule,
     Message,
     MessageFilter,
+    OfflineProfile,
+    ProfileItem,
     Snapshot,
     Source,
     Table,
 )
 
 FORMAT_NAME = "msgavail-snapshot"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 SCHEMA_PATH = os.path.join(os.path.dirname(__file__), "schemas", "snapshot.schema.json")
 
 JSONDict = dict[str, t.Any]
@@ -34,10 +41,43 @@ def _drop_none(d: JSONDict) -> JSONDict:
     return {k: v for k, v in d.items() if v is not None}
 
 
+def profile_to_dict(profile: OfflineProfile) -> JSONDict:
+    return _drop_none(
+        {
+            "name": profile.name,
+            "id": profile.id,
+            "description": profile.description,
+            "is_validated": profile.is_validated,
+            "published_on": profile.published_on,
+            "version": profile.version,
+            "items": [_drop_none(i._asdict()) for i in profile.items],
+        }
+    )
+
+
+def profile_from_dict(p: JSONDict) -> OfflineProfile:
+    items = []
+    for i in p.get("items", ()):
+        dist = i.get("distribution")
+        if isinstance(dist, int) and not isinstance(dist, bool):
+            dist = RECORD_DISTRIBUTION.get(dist)
+        items.append(ProfileItem(**{**i, "table": i["table"].lower(), "distribution": dist}))
+    items.sort(key=lambda i: i.table)
+    return OfflineProfile(
+        name=p["name"],
+        items=tuple(items),
+        description=p.get("description"),
+        is_validated=p.get("is_validated"),
+        published_on=p.get("published_on"),
+        id=p.get("id"),
+        version=p.get("version"),
+    )
+
+
 def to_dict(snapshot: Snapshot) -> JSONDict:
     """The snapshot as a JSON-ready dict (stable key and row order, nulls left out)."""
     src = snapshot.source
-    return {
+    doc: JSONDict = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
         "source": _drop_none(
@@ -88,6 +128,9 @@ def to_dict(snapshot: Snapshot) -> JSONDict:
             for r in snapshot.custom_rules
         ],
     }
+    if snapshot.has_profile_data:
+        doc["profiles"] = [profile_to_dict(p) for p in snapshot.profiles]
+    return doc
 
 
 def dumps(snapshot: Snapshot, *, compact: bool = False) -> str:
@@ -163,7 +206,9 @@ def from_dict(data: JSONDict, *, source: Source | None = None) -> Snapshot:
         )
         for r in data.get("custom_table_rules", ())
     ]
-    return Snapshot(messages, filters, tables, rules, source=source)
+    raw_profiles = data.get("profiles")
+    profiles = None if raw_profiles is None else [profile_from_dict(p) for p in raw_profiles]
+    return Snapshot(messages, filters, tables, rules, source=source, profiles=profiles)
 
 
 def load_schema() -> JSONDict:

@@ -37,6 +37,9 @@ JSON = dict[str, t.Any]
 MAX_PAGE_SIZE = 5000
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
+# Answers that say "try again later" rather than "no": 408 and 429 besides the 5xx above, and
+# 0 for a request the server never processed (e.g. a $batch part after it stopped early).
+TRANSIENT_STATUSES = frozenset({0, 408, 429} | RETRY_STATUSES)
 USER_AGENT = "msgavail"
 
 
@@ -267,24 +270,33 @@ class WebAPIClient:
         return rows
 
     # -- retry timing ------------------------------------------------------------------------
+    # Public for callers that retry at their own level (the executor's playback rounds, the
+    # parts of a $batch): one backoff curve, one Retry-After reading, one injectable sleep.
+    def sleep(self, seconds: float) -> None:
+        """Wait ``seconds`` with the client's (injectable) sleep."""
+        if seconds > 0:
+            self._sleep(seconds)
+
+    def backoff(self, attempt: int) -> float:
+        """The delay before retry number ``attempt`` (0-based), with jitter."""
+        return self._backoff(attempt)
+
+    def retry_after(self, headers: t.Mapping[str, str], attempt: int = 0) -> float:
+        """Seconds a throttled answer asks us to wait (its ``Retry-After``, seconds or an
+        HTTP-date, capped by the policy); the backoff delay when it gives none."""
+        seconds = parse_retry_after(_header(headers, "Retry-After"))
+        if seconds is None:
+            return self._backoff(attempt)
+        return max(0.0, min(seconds, self.retry.max_retry_after))
+
     def _backoff(self, attempt: int) -> float:
         """Exponential backoff with jitter: between half and all of base * 2**attempt."""
         ceiling = min(self.retry.backoff_max, self.retry.backoff_base * float(2**attempt))
         return ceiling * (0.5 + 0.5 * self._random())
 
     def _retry_after(self, response: httpx.Response, attempt: int) -> float:
-        value = response.headers.get("Retry-After", "").strip()
-        seconds: float | None = None
-        if value:
-            try:
-                seconds = float(value)
-            except ValueError:
-                when = email.utils.parsedate_to_datetime(value) if value else None
-                if when is not None:
-                    seconds = when.timestamp() - time.time()
-        if seconds is None:
-            return self._backoff(attempt)  # a 429 without Retry-After: back off as for 5xx
-        return max(0.0, min(float(seconds), self.retry.max_retry_after))
+        # A 429 without Retry-After backs off as for a 5xx.
+        return self.retry_after(response.headers, attempt)
 
     # -- errors ------------------------------------------------------------------------------
     def _error(
@@ -351,18 +363,52 @@ def _describe_transport(exc: Exception) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def _error_body(response: httpx.Response) -> tuple[str | None, str]:
+def _header(headers: t.Mapping[str, str], name: str) -> str | None:
+    found = headers.get(name)
+    if found is None:  # a plain dict with lower-case keys (e.g. a $batch part's headers)
+        found = headers.get(name.lower())
+    return found
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """``Retry-After`` in seconds: delta-seconds or an HTTP-date (RFC 9110 §10.2.3); None
+    when absent or unreadable."""
+    value = (value or "").strip()
+    if not value:
+        return None
     try:
-        body = response.json()
+        return max(0.0, float(value))
     except ValueError:
-        text = response.text.strip().splitlines()[0] if response.text.strip() else ""
-        return None, text[:200]
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:  # pragma: no cover - older Pythons returned None
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def parse_error_body(content: bytes) -> tuple[str | None, str]:
+    """``(code, message)`` from a Dataverse error body ``{"error": {"code", "message"}}``; for
+    a body that is not JSON, its first line as the message."""
+    import json
+
+    try:
+        body = json.loads(content) if content else None
+    except ValueError:
+        text = content.decode("utf-8", "replace").strip()
+        return None, (text.splitlines()[0] if text else "")[:200]
     err = body.get("error") if isinstance(body, dict) else None
     if not isinstance(err, dict):
         return None, ""
     code = err.get("code")
     message = " ".join(str(err.get("message") or "").split())[:300]
     return (str(code) if code else None), message
+
+
+def _error_body(response: httpx.Response) -> tuple[str | None, str]:
+    return parse_error_body(response.content)
 
 
 def _json_body(response: httpx.Response, *, url: str) -> JSON:

@@ -26,10 +26,11 @@ from metadata.errors import (
     TransportError,
     UnknownMessageError,
     UnknownNameError,
+    UnknownProfileError,
     UnknownTableError,
     WebAPIError,
 )
-from metadata.model import Availability, Mode, Snapshot, Source
+from metadata.model import Availability, Mode, OfflineProfile, ProfileItem, Snapshot, Source
 from validator.api import check, default_engine, load_engine
 from validator.engine import Engine, Verdict
 
@@ -46,7 +47,9 @@ __all__ = [
     "Mode",
     "MsgavailError",
     "NotFoundError",
+    "OfflineProfile",
     "PlanError",
+    "ProfileItem",
     "ServerError",
     "Snapshot",
     "SnapshotFormatError",
@@ -55,6 +58,7 @@ __all__ = [
     "TransportError",
     "UnknownMessageError",
     "UnknownNameError",
+    "UnknownProfileError",
     "UnknownTableError",
     "Verdict",
     "WebAPIError",

@@ -38,14 +38,21 @@ def check(
     mode: Mode = "offline",
     *,
     ownership: str | None = None,
+    profile: str | None = None,
     engine: Engine | None = None,
 ) -> Verdict:
     """Answer one question against ``engine`` (default: the published default).
 
+    ``mode="mobile"`` answers for the Power Apps mobile client and the mobile offline
+    ``profile`` (case-insensitive; the only one in the data when not given); the engine's data
+    must carry profiles (an org harvest or a snapshot exported from one).
+
     >>> check("Create", "queue").available
     False
     """
-    return (engine or default_engine()).check(message, table, secondary, mode, ownership=ownership)
+    return (engine or default_engine()).check(
+        message, table, secondary, mode, ownership=ownership, profile=profile
+    )
 
 
 __all__: t.Sequence[str] = ("check", "default_engine", "load_engine")

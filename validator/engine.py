@@ -3,19 +3,23 @@
 The verdict follows docs/DESIGN.md §1: resolve names; choose the filter row for (M, P, S), else
 (M, P, none) when no S is given, else M's table-less row; offline needs Client or All in both
 ``SdkMessage.Availability`` and ``SdkMessageFilter.Availability``, online needs Server or All.
+Mode ``mobile`` (Power Apps mobile offline) keeps step 1 (the pair must exist) and is then
+decided by the user's mobile offline profile, not by those columns: see validator/mobile.py.
 """
 
 from __future__ import annotations
 
 import typing as t
 
-from metadata.errors import ConfigError
+from metadata.errors import ConfigError, DataUnavailableError, UnknownProfileError
 from metadata.model import (
     MODES,
     Availability,
+    ClassicMode,
     Message,
     MessageFilter,
     Mode,
+    OfflineProfile,
     Snapshot,
     Source,
 )
@@ -59,12 +63,22 @@ class Verdict(t.NamedTuple):
     exceptions: tuple[str, ...] = ()
     """Message-level answers: the tables whose filter excludes the mode."""
     determinate: bool = True
-    """False when a custom table's unknown ownership decides the answer."""
+    """False when a custom table's unknown ownership decides the answer (or, in mobile mode,
+    when the published docs leave the case open)."""
+    mobile: bool | None = None
+    """Power Apps mobile offline, for ``profile``; None when there is no profile to answer for."""
+    profile: str | None = None
+    """The mobile offline profile the ``mobile`` answer is for."""
+    mobile_basis: str | None = None
+    """Which step of the mobile rule decided (validator.mobile.MobileBasis)."""
+    profile_tables: tuple[str, ...] = ()
+    """Mobile message-level answers: the profile's tables where the message runs offline."""
 
     def to_json(self) -> dict[str, t.Any]:
         d = self._asdict()
         d["source"] = self.source.to_json()
         d["exceptions"] = list(self.exceptions)
+        d["profile_tables"] = list(self.profile_tables)
         return d
 
 
@@ -79,6 +93,10 @@ def normalize_ownership(value: str | None) -> str | None:
 
 def _label(av: Availability | None) -> str | None:
     return None if av is None else av.label
+
+
+def _names(profiles: t.Sequence[OfflineProfile]) -> str:
+    return ", ".join(repr(p.name) for p in sorted(profiles, key=lambda p: p.name.lower()))
 
 
 class Engine:
@@ -101,10 +119,117 @@ class Engine:
         mode: Mode = "offline",
         *,
         ownership: str | None = None,
+        profile: str | None = None,
     ) -> Verdict:
-        """Decide one question. Raises UnknownNameError for names not in the data."""
+        """Decide one question. Raises UnknownNameError for names not in the data.
+
+        ``profile`` names the mobile offline profile (case-insensitive) for mode ``mobile``
+        and for the ``mobile`` field of the other modes; with exactly one profile in the data
+        it is the default.
+        """
         if mode not in MODES:
-            raise ConfigError(f"unknown mode {mode!r}: expected offline or online")
+            raise ConfigError(f"unknown mode {mode!r}: expected offline, online or mobile")
+        if mode != "mobile" and profile is None and not self.snapshot.has_profile_data:
+            return self._classic(message, table, secondary, mode, ownership)
+        chosen = self.resolve_profile(profile, required=mode == "mobile")
+        classic: ClassicMode = "offline" if mode == "mobile" else mode
+        verdict = self._classic(message, table, secondary, classic, ownership)
+        if chosen is None:
+            return verdict
+        return self._with_mobile(verdict, mode, chosen)
+
+    def resolve_profile(self, name: str | None, *, required: bool = False) -> OfflineProfile | None:
+        """The profile ``name`` names (case-insensitive), or the only one when none is named.
+
+        Raises UnknownProfileError (with suggestions) for an unknown name, and, when
+        ``required``, DataUnavailableError when the data has no profiles and ConfigError when
+        there are several and none is named. Otherwise returns None in those cases.
+        """
+        snap = self.snapshot
+        if not snap.has_profile_data:
+            if name is not None or required:
+                raise DataUnavailableError(
+                    f"{snap.source.describe()} carries no mobile offline profiles: harvest the "
+                    "org (`msgavail harvest --org URL`) or use a snapshot exported from such a "
+                    "harvest"
+                )
+            return None
+        profiles = snap.profiles
+        if name is not None:
+            found = snap.profile(name)
+            if found is None:
+                import difflib
+
+                pool = {p.name.lower(): p.name for p in profiles}
+                near = difflib.get_close_matches(name.strip().lower(), list(pool), n=3, cutoff=0.5)
+                raise UnknownProfileError(
+                    name,
+                    [pool[n] for n in near],
+                    detail=f"(profiles: {_names(profiles)})" if profiles else "(no profiles)",
+                )
+            return found
+        if len(profiles) == 1:
+            return profiles[0]
+        if not required:
+            return None
+        if not profiles:
+            raise DataUnavailableError(
+                f"{snap.source.describe()} has no mobile offline profiles, so nothing is "
+                "available in mobile offline"
+            )
+        raise ConfigError(
+            f"{len(profiles)} mobile offline profiles in the data; choose one with --profile: "
+            + _names(profiles)
+        )
+
+    def _with_mobile(self, v: Verdict, mode: Mode, profile: OfflineProfile) -> Verdict:
+        from validator import mobile as mob
+
+        snap = self.snapshot
+        tables: tuple[str, ...] = ()
+        exceptions = v.exceptions
+        determinate = v.determinate
+        ownership_rule = v.basis == "custom-table rule" and v.filter_availability is not None
+        if not v.supported and v.basis != "message" and not ownership_rule:
+            decision = mob.MobileDecision(False, "unsupported-pair", v.reason[: -len(self._where)])
+        elif v.table is None:
+            supported = {
+                f.primary for f in snap.filters_for(v.message) if f.primary and not f.secondary
+            }
+            if snap.filter(v.message, None, None) is not None:
+                supported = set(profile.tables)
+            decision, tables, excluded = mob.profile_decision(snap, v.message, profile, supported)
+            if mode == "mobile":
+                exceptions = excluded
+        else:
+            decision = mob.message_decision(v.message) or mob.table_decision(
+                snap, v.message, v.table, profile, v.filter_availability
+            )
+        if mode != "mobile":
+            return v._replace(mobile=decision.available, profile=profile.name,
+                              mobile_basis=decision.basis, profile_tables=tables)  # fmt: skip
+        if decision.basis.endswith("undetermined"):
+            determinate = False
+        return v._replace(
+            mode="mobile",
+            available=decision.available,
+            reason=decision.reason + self._where,
+            exceptions=exceptions,
+            determinate=determinate,
+            mobile=decision.available,
+            profile=profile.name,
+            mobile_basis=decision.basis,
+            profile_tables=tables,
+        )
+
+    def _classic(
+        self,
+        message: str,
+        table: str | None,
+        secondary: str | None,
+        mode: ClassicMode,
+        ownership: str | None,
+    ) -> Verdict:
         msg = self._message(message)
         if table is None and secondary is None:
             return self._message_level(msg, mode)
@@ -163,7 +288,7 @@ class Engine:
         msg: Message,
         table: str | None,
         secondary: str | None,
-        mode: Mode,
+        mode: ClassicMode,
         filter_av: Availability | None,
         basis: Basis,
         *,
@@ -199,7 +324,7 @@ class Engine:
         row: MessageFilter,
         table: str | None,
         secondary: str | None,
-        mode: Mode,
+        mode: ClassicMode,
         basis: Basis,
     ) -> Verdict:
         return self._decide(msg, msg.availability, row.availability, table, secondary, mode, basis)
@@ -211,7 +336,7 @@ class Engine:
         flt_av: Availability,
         table: str | None,
         secondary: str | None,
-        mode: Mode,
+        mode: ClassicMode,
         basis: Basis,
         note: str = "",
     ) -> Verdict:
@@ -238,7 +363,7 @@ class Engine:
             supported=True, reason=text + note, message_av=msg_av,
         )  # fmt: skip
 
-    def _message_level(self, msg: Message, mode: Mode) -> Verdict:
+    def _message_level(self, msg: Message, mode: ClassicMode) -> Verdict:
         rows = self.snapshot.filters_for(msg.name)
         tableless = self.snapshot.filter(msg.name, None, None)
         if tableless is not None and len(rows) == 1:
@@ -267,7 +392,7 @@ class Engine:
         msg: Message,
         table: str,
         secondary: str | None,
-        mode: Mode,
+        mode: ClassicMode,
         ownership: str | None,
     ) -> Verdict:
         rule = self.snapshot.custom_rule(msg.name)

@@ -39,6 +39,7 @@ from metadata.errors import (
     TransportError,
     WebAPIError,
 )
+from metadata.webapi import TRANSIENT_STATUSES
 from validator.executor.journal import Journal, Op
 from validator.executor.multipart import SubRequest, SubResponse, decode, encode
 
@@ -50,7 +51,6 @@ NS = "Microsoft.Dynamics.CRM."
 DUPLICATE_KEY = "0x80040237"
 # Error statuses we read ourselves; 401 and 429 stay with the client (auth, Retry-After).
 HANDLED = frozenset(range(400, 500)) - {401, 429} | {500}
-TRANSIENT = frozenset({0, 408, 429, 500, 502, 503, 504})
 WRITE_VERBS = frozenset({"create", "update", "delete", "setstate", "associate", "disassociate"})
 
 
@@ -199,23 +199,11 @@ def build_request(op: Op, resolver: Resolver, use_etag: bool) -> SubRequest:
 
 
 def _error_of(resp: SubResponse) -> dict[str, t.Any]:
-    body = resp.json()
-    err = body.get("error") if isinstance(body, dict) else None
-    code = message = None
-    if isinstance(err, dict):
-        code = err.get("code") or None
-        message = " ".join(str(err.get("message") or "").split())[:500]
-    if not message:
-        message = resp.body.decode("utf-8", "replace").strip()[:200] or f"HTTP {resp.status}"
-    return {"status": resp.status, "code": code, "message": message, "at": _now()}
+    from metadata.webapi import parse_error_body
 
-
-def _retry_after(resp: SubResponse) -> float:
-    """Seconds from a part's ``Retry-After`` (capped at 5 minutes; 1 when absent or a date)."""
-    try:
-        return min(300.0, max(0.0, float(resp.headers.get("retry-after", "1"))))
-    except ValueError:
-        return 1.0
+    code, message = parse_error_body(resp.body)
+    return {"status": resp.status, "code": code, "message": message or f"HTTP {resp.status}",
+            "at": _now()}  # fmt: skip
 
 
 def _now() -> str:
@@ -240,7 +228,7 @@ def classify(op: Op, resp: SubResponse, later_delete: int | None) -> Outcome:
         return Outcome("done", "already associated")
     if verb in ("update", "setstate") and status == 404 and later_delete is not None:
         return Outcome("done", f"record deleted; #{later_delete} deletes it anyway")
-    if status in TRANSIENT and not (status == 500 and err.get("code")):
+    if status in TRANSIENT_STATUSES and not (status == 500 and err.get("code")):
         return Outcome("retry", error=err)
     return Outcome("park", error=err)
 
@@ -323,7 +311,7 @@ class Player:
                 back = sorted(retry + rest, key=lambda o: o["seq"]) if retry else rest
                 queue.extendleft(reversed(back))
                 if self.pause:  # a request inside the batch was throttled: the limits are
-                    time.sleep(self.pause)  # per user, so the whole queue waits
+                    self.client.sleep(self.pause)  # per user, so the whole queue waits
                     self.pause = 0.0
                 if self.progress:
                     self.progress(self._done_count, total)
@@ -338,7 +326,7 @@ class Player:
                             f"{len(queue)} operation(s) stay queued"
                         )
                         break
-                    time.sleep(min(30.0, 0.5 * 2**idle))
+                    self.client.sleep(self.client.backoff(idle - 1))
         except (AuthenticationError, TransportError, ThrottledError, ServerError) as exc:
             self.report.aborted = f"{exc}; nothing was lost: the operations stay queued"
         waiting_seqs = {op["seq"] for op, _ in self.report.waiting}
@@ -465,7 +453,8 @@ class Player:
     def _settle(self, ops: list[Op], responses: list[SubResponse]) -> bool:
         progressed = False
         auth_failure: dict[str, t.Any] | None = None
-        self.pause = max((_retry_after(r) for r in responses if r.status == 429), default=0.0)
+        throttled = [r for r in responses if r.status == 429]
+        self.pause = max((self.client.retry_after(r.headers) for r in throttled), default=0.0)
         for op, resp in zip(ops, responses, strict=True):
             later = self._later_delete(op)
             outcome = classify(op, resp, later)

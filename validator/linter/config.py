@@ -4,7 +4,8 @@ The file is found by walking up from the linted files' common directory (or the 
 directory) to the first pyproject.toml that has a ``[tool.msgavail]`` table. Keys::
 
     [tool.msgavail]
-    mode = "offline"                       # or "online"
+    mode = "offline"                       # or "online", or "mobile"
+    profile = "Field Technician"           # mode mobile: the mobile offline profile
     select = ["MA"]                        # codes or prefixes; default: every rule
     ignore = ["MA007"]
     max-metadata-age = "30d"               # "12h", "90d", a number of days, or "off"
@@ -38,6 +39,8 @@ _UNITS = {"": "days", "d": "days", "h": "hours", "m": "minutes", "w": "weeks"}
 @dataclasses.dataclass(frozen=True)
 class LintConfig:
     mode: Mode = "offline"
+    profile: str | None = None
+    """Mode mobile: the mobile offline profile (None: the only one in the data)."""
     select: tuple[str, ...] | None = None
     """Codes or prefixes to report; None: every rule."""
     ignore: tuple[str, ...] = ()
@@ -155,8 +158,12 @@ def from_table(table: t.Mapping[str, t.Any], *, path: str) -> LintConfig:
     changes: dict[str, t.Any] = {}
     if "mode" in table:
         if table["mode"] not in MODES:
-            raise ConfigError(f'{where} mode: expected "offline" or "online"')
+            raise ConfigError(f'{where} mode: expected "offline", "online" or "mobile"')
         changes["mode"] = table["mode"]
+    if "profile" in table:
+        if not isinstance(table["profile"], str) or not table["profile"].strip():
+            raise ConfigError(f"{where} profile: expected the name of a mobile offline profile")
+        changes["profile"] = table["profile"]
     if "select" in table:
         changes["select"] = parse_codes(table["select"], where=f"{where} select")
     if "ignore" in table:

@@ -72,7 +72,7 @@ class Linter:
     ) -> None:
         self.engine = engine
         self.config = config or LintConfig()
-        self.context = Context(engine, self.config.mode)
+        self.context = Context(engine, self.config.mode, self.config.profile)
         self.names = name_lookup(engine)
         self.now = now or dt.datetime.now(dt.timezone.utc)
         self._stale = stale_message(engine, self.config.max_metadata_age, self.now)

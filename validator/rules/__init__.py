@@ -19,6 +19,9 @@ from validator.rules import (
     ma008_unresolved_reference,
     ma009_unused_suppression,
     ma010_ownership_dependent,
+    ma011_table_not_in_offline_profile,
+    ma012_message_not_offline_in_mobile,
+    ma013_related_table_outside_profile,
 )
 from validator.rules.base import Context, Resolution, Rule, Severity
 
@@ -33,6 +36,9 @@ _MODULES = (
     ma008_unresolved_reference,
     ma009_unused_suppression,
     ma010_ownership_dependent,
+    ma011_table_not_in_offline_profile,
+    ma012_message_not_offline_in_mobile,
+    ma013_related_table_outside_profile,
 )
 RULES: t.Mapping[str, Rule] = {m.RULE.id: m.RULE for m in _MODULES}
 

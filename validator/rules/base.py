@@ -72,9 +72,15 @@ def plain_reason(verdict: Verdict) -> str:
 class Context:
     """Shared by the rules during one lint run: the engine, the mode and a cache of answers."""
 
-    def __init__(self, engine: Engine, mode: Mode = "offline") -> None:
+    def __init__(self, engine: Engine, mode: Mode = "offline", profile: str | None = None) -> None:
         self.engine = engine
         self.mode: Mode = mode
+        # Mode mobile: resolve the profile once (unknown, missing or ambiguous raise here, before
+        # any file is read); the canonical name is passed to every engine question.
+        chosen = engine.resolve_profile(profile, required=mode == "mobile")
+        self.profile: str | None = chosen.name if chosen is not None else None
+        self.label_tables: dict[tuple[str | None, str], str | None] = {}
+        """(scope, label) -> the table of the operation that defined it (MA013)."""
         self._cache: dict[tuple[str, str | None, str | None], Resolution] = {}
         self.labels: dict[str | None, set[str]] = {}
         """Labels defined so far in the current file, by scope (reset per file)."""
@@ -84,6 +90,7 @@ class Context:
     def start_file(self) -> None:
         self.labels = {}
         self.all_labels = {}
+        self.label_tables = {}
 
     def resolve(self, op: Operation) -> Resolution | None:
         if op.message is None:
@@ -121,7 +128,9 @@ class Context:
             if snap.filters_for(canonical) and snap.filter(canonical, None, None) is None:
                 return Resolution(needs_table=canonical)
         try:
-            verdict = self.engine.check(canonical, table, secondary, self.mode)
+            verdict = self.engine.check(
+                canonical, table, secondary, self.mode, profile=self.profile
+            )
         except UnknownNameError as exc:  # pragma: no cover - names were checked above
             if isinstance(exc, UnknownTableError):
                 return Resolution(table_errors=(exc,))

@@ -13,6 +13,8 @@ def check(op: Operation, ctx: Context) -> t.Iterator[str]:
     v = res.verdict if res is not None else None
     if v is None or not supported(v) or v.available or not v.determinate:
         return
+    if ctx.mode == "mobile":  # the mobile client does not consult availability (MA011/MA012)
+        return
     if v.message_availability != ("Server" if ctx.mode == "offline" else "Client"):
         yield plain_reason(v)
 

@@ -11,7 +11,8 @@ from validator.rules.base import Context, Rule, plain_reason
 def check(op: Operation, ctx: Context) -> t.Iterator[str]:
     res = ctx.resolve(op)
     v = res.verdict if res is not None else None
-    if v is not None and not v.determinate:
+    if v is not None and not v.determinate and v.mode != "mobile":
+        # (an undetermined mobile verdict is reported by MA011 / MA012, which say why)
         yield plain_reason(v)
 
 

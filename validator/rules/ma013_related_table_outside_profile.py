@@ -1,0 +1,81 @@
+"""MA013 related-table-outside-profile: mobile mode, an @odata.bind target is not in the profile.
+
+A lookup set with ``"nav@odata.bind": "/contacts(<id>)"`` (or ``"$label"`` / ``"/contacts($label)"``
+naming an earlier operation) points at a record of the entity set's table. When that table is
+not in the profile the device has no copy of the record: the write is queued but the related
+record cannot be resolved on the device (Xrm.WebApi.offline validates related tables only as
+far as "checking whether the related table is offline enabled when retrieving related table
+records"; business validation happens at sync).
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from validator.plan import BIND_SUFFIX, Operation, bind_reference
+from validator.rules.base import Context, Rule
+
+
+def _entity_set(value: str) -> str | None:
+    """``/contacts(<id>)``, ``contacts(<id>)`` or a full URL ending so -> ``contacts``."""
+    text = value.rsplit("/", 1)[-1] if "(" in value else value
+    if not text.endswith(")") or "(" not in text:
+        return None
+    name = text.partition("(")[0]
+    return name or None
+
+
+def check(op: Operation, ctx: Context) -> t.Iterator[str]:
+    if ctx.mode != "mobile" or ctx.profile is None:
+        return
+    if op.label is not None:
+        ctx.label_tables[(op.scope, op.label)] = op.table
+    data = op.data
+    if not isinstance(data, dict) or not any(
+        isinstance(k, str) and k.endswith(BIND_SUFFIX) for k in data
+    ):
+        return
+    res = ctx.resolve(op)
+    v = res.verdict if res is not None else None
+    if v is None or not v.available:
+        return  # the operation itself is already reported (MA003 / MA011 / MA012)
+    engine = ctx.engine
+    for key, value in data.items():
+        if not (isinstance(key, str) and key.endswith(BIND_SUFFIX) and isinstance(value, str)):
+            continue
+        label = bind_reference(value)
+        if label is not None:
+            if (op.scope, label) not in ctx.label_tables:
+                continue  # MA008 reports it
+            name = ctx.label_tables[(op.scope, label)]
+            via = f"${label}"
+        else:
+            name = _entity_set(value)
+            via = f"entity set {name}"
+        if not name:
+            continue
+        table = engine.names.lookup_table(name)
+        if table is None:
+            continue  # an unknown entity set: not this rule's question
+        if engine.snapshot.profile_item(ctx.profile, table) is None:
+            yield (
+                f"{key} points at a {table} record ({via}), and {table} is not a table of the "
+                f"mobile offline profile {ctx.profile!r}: the related record cannot be resolved "
+                "on the device"
+            )
+
+
+RULE = Rule(
+    id="MA013",
+    name="related-table-outside-profile",
+    severity="warning",
+    summary="mobile mode: an @odata.bind target's table is not in the profile",
+    description="The operation runs offline, but a lookup it sets through @odata.bind points at "
+    "a table that is not in the user's mobile offline profile, so the device has no copy of "
+    "the related record. The write is queued; expect the lookup to be unresolved on the device "
+    "until sync, or add the table to the profile.",
+    example='{"message": "Create", "table": "contact", "data": {"parentcustomerid_account'
+    '@odata.bind": "/queues(00000000-0000-0000-0000-000000000001)"}}  ->  MA013 '
+    "parentcustomerid_account@odata.bind points at a queue record ...",
+    check=check,
+)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import inspect
 import json
 import typing as t
 import urllib.parse
@@ -27,13 +26,14 @@ from starlette.routing import Route
 from metadata import __version__
 from metadata.errors import (
     ConfigError,
+    DataUnavailableError,
     MsgavailError,
     PlanError,
     UnknownMessageError,
     UnknownNameError,
+    UnknownProfileError,
     UnknownTableError,
 )
-from validator.engine import Engine
 from validator.serve.state import DataState, Holder
 from validator.serve.state import Response as Answer
 
@@ -44,7 +44,9 @@ DEFAULT_TIMEOUT = 10.0
 DEFAULT_REFRESH_INTERVAL = 2.0
 
 CHECK_PARAMS = frozenset({"message", "table", "secondary", "mode", "profile", "ownership"})
-LINT_PARAMS = frozenset({"mode", "format", "path", "select", "ignore", "profile"})
+LINT_PARAMS = frozenset(
+    {"mode", "format", "path", "select", "ignore", "profile", "max_metadata_age"}
+)
 # Plan formats a lint body may be in, and the Content-Types that choose them.
 PLAN_FORMATS = ("json", "yaml", "batch", "soap")
 _MEDIA_FORMATS = {
@@ -59,7 +61,6 @@ _MEDIA_FORMATS = {
     "text/xml": "soap",
     "application/soap+xml": "soap",
 }
-_ENGINE_TAKES_PROFILE = "profile" in inspect.signature(Engine.check).parameters
 
 
 @dataclasses.dataclass(frozen=True)
@@ -116,6 +117,8 @@ def _name_error(exc: UnknownNameError) -> ApiError:
         if isinstance(exc, UnknownMessageError)
         else "unknown-table"
         if isinstance(exc, UnknownTableError)
+        else "unknown-profile"
+        if isinstance(exc, UnknownProfileError)
         else "unknown-name"
     )
     return ApiError(404, code, str(exc), name=exc.name, suggestions=list(exc.suggestions))
@@ -173,22 +176,13 @@ class Service:
             message = _optional(p, "message")
             if message is None:
                 raise ApiError(400, "bad-parameter", "parameter 'message' is required")
-            kwargs: dict[str, t.Any] = {"ownership": _optional(p, "ownership")}
-            profile = _optional(p, "profile")
-            if profile is not None:
-                if not _ENGINE_TAKES_PROFILE:
-                    raise ApiError(
-                        400,
-                        "bad-parameter",
-                        "parameter 'profile' needs mode mobile, which this version lacks",
-                    )
-                kwargs["profile"] = profile
             verdict = state.engine.check(
                 message,
                 _optional(p, "table"),
                 _optional(p, "secondary"),
                 t.cast(t.Any, _optional(p, "mode") or "offline"),
-                **kwargs,
+                ownership=_optional(p, "ownership"),
+                profile=_optional(p, "profile"),
             )
             return Answer(200, _dumps(verdict.to_json()))
         except ApiError as exc:
@@ -198,6 +192,8 @@ class Service:
             return Answer(err.status, err.body())
         except (ConfigError, ValueError) as exc:
             return Answer(400, ApiError(400, "bad-parameter", str(exc)).body())
+        except DataUnavailableError as exc:  # e.g. mode mobile over data without profiles
+            return Answer(400, ApiError(400, "data-unavailable", str(exc)).body())
 
     # -- /v1/lint ------------------------------------------------------------------------------
     async def lint(self, request: Request) -> Response:
@@ -283,7 +279,7 @@ class Service:
         sarif: bool,
     ) -> tuple[bytes, int]:
         from validator.linter import LintConfig, Linter
-        from validator.linter.config import parse_codes
+        from validator.linter.config import parse_age, parse_codes
         from validator.linter.diagnostics import LintResult
         from validator.reporters import REPORTERS, ReportContext
 
@@ -294,19 +290,23 @@ class Service:
                 mode=_optional(p, "mode"),
                 select=parse_codes(select, where="select") if select else None,
                 ignore=parse_codes(ignore, where="ignore") if ignore else None,
+                profile=_optional(p, "profile"),
             )
-            profile = _optional(p, "profile")
-            if profile is not None:
-                if "profile" not in {f.name for f in dataclasses.fields(LintConfig)}:
-                    raise ConfigError(
-                        "parameter 'profile' needs mode mobile, which this version lacks"
-                    )
-                config = config.replace(profile=profile)
-            linter = Linter(state.engine, config)
+            age = _optional(p, "max_metadata_age")
+            if age is not None:
+                config = dataclasses.replace(
+                    config, max_metadata_age=parse_age(age, where="max_metadata_age")
+                )
             if config.mode not in _modes():
                 raise ConfigError(f"unknown mode {config.mode!r}: expected {', '.join(_modes())}")
+            linter = Linter(state.engine, config)
+        except UnknownNameError as exc:
+            err = _name_error(exc)
+            return err.body(), err.status
         except (ConfigError, ValueError) as exc:
             return ApiError(400, "bad-parameter", str(exc)).body(), 400
+        except DataUnavailableError as exc:
+            return ApiError(400, "data-unavailable", str(exc)).body(), 400
         failures: tuple[PlanError, ...] = ()
         count = 0
         try:

@@ -315,6 +315,10 @@ def document(settings: ServeSettings | None = None) -> dict[str, t.Any]:
                     _query("select", "Only these codes or prefixes (comma-separated)"),
                     _query("ignore", "Skip these codes or prefixes (comma-separated)"),
                     _query("profile", "Mobile offline profile (mode mobile)"),
+                    _query(
+                        "max_metadata_age",
+                        'MA007 threshold: "30d", "12h", a number of days, or "off" (default 30d)',
+                    ),
                 ],
                 "requestBody": lint_body,
                 "responses": {

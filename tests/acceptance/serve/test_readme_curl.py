@@ -50,6 +50,6 @@ def test_readme_curl_example(published_server: ServeProcess, command: str, expec
     assert out.returncode == 0, out.stderr
     got = out.stdout.splitlines()
     assert len(got) == len(expected), out.stdout
-    for line, want in zip(got, expected):
+    for line, want in zip(got, expected, strict=True):
         pattern = ".*".join(re.escape(part) for part in want.split("..."))
         assert re.fullmatch(pattern, line), f"\n got: {line}\nwant: {want}"

@@ -36,7 +36,8 @@ def reference_snapshot(start_emulator):
 def test_check_answers_from_the_orgs_harvest(emulator, cache_dir, token_env, capsys):
     r = run_cli(["harvest", "--org", emulator.url], capsys)
     assert r.exit_code == 0, r.stderr
-    assert f"harvested {emulator.url}: 13 messages" in r.stdout
+    messages = len(synthetic_org()["sdkmessages"])
+    assert f"harvested {emulator.url}: {messages} messages" in r.stdout
 
     r = run_cli(
         [
@@ -209,7 +210,7 @@ def test_snapshot_export_show_and_diff(start_emulator, cache_dir, token_env, cap
     )
     r = run_cli(["snapshot", "show", str(before)], capsys)
     assert r.exit_code == 0
-    assert "messages: 13 (Server 4, Client 1, All 8)" in r.stdout
+    assert "messages: 18 (Server 5, Client 1, All 12)" in r.stdout
     assert "client-only messages: contoso_ScanBadge" in r.stdout
 
     # The org changes: a filter's availability, a new custom table with a filter.

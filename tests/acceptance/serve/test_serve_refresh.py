@@ -50,9 +50,12 @@ def test_a_newer_harvest_is_served_without_restart(
     # Clients keep asking while the org changes and another process harvests it again.
     stop = threading.Event()
     answers: list[tuple[int, bool]] = []
+    per_thread: list[list[bool]] = []
     failures: list[str] = []
 
     def ask() -> None:
+        mine: list[bool] = []
+        per_thread.append(mine)
         with httpx.Client(base_url=server.url, timeout=10) as c:
             for _ in range(5000):  # bounded
                 if stop.is_set():
@@ -60,6 +63,7 @@ def test_a_newer_harvest_is_served_without_restart(
                 try:
                     r = c.get("/v1/check", params=QUESTION)
                     answers.append((r.status_code, r.json()["available"]))
+                    mine.append(r.json()["available"])
                 except httpx.HTTPError as exc:
                     failures.append(repr(exc))
 
@@ -67,6 +71,9 @@ def test_a_newer_harvest_is_served_without_restart(
     for th in threads:
         th.start()
     try:
+        ready = time.monotonic() + 10
+        while not (len(per_thread) == 2 and all(per_thread)) and time.monotonic() < ready:
+            time.sleep(0.02)  # both clients have had an answer from the first harvest
         row = _queue_create_filter(emulator)
         emulator.store.update("sdkmessagefilters", row["sdkmessagefilterid"], {"availability": 0})
         assert run_cli(["harvest", "--org", emulator.url, "--force"], capsys).exit_code == 0
@@ -86,10 +93,11 @@ def test_a_newer_harvest_is_served_without_restart(
             th.join(30)
     assert not failures
     assert answers and {status for status, _ in answers} == {200}
-    # Answers went from the old harvest to the new one, once: never back.
-    flags = [available for _, available in answers]
-    assert flags[0] is True and flags[-1] is False
-    assert flags == sorted(flags, reverse=True)
+    # Each client saw the old harvest, then the new one, and never the old one again.
+    assert len(per_thread) == 2
+    for flags in per_thread:
+        assert flags[0] is True and flags[-1] is False
+        assert flags == sorted(flags, reverse=True)
     with server.client() as http:
         health = http.get("/healthz").json()
         assert health["refreshes"] == 1 and health["refresh_error"] is None

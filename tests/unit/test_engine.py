@@ -214,3 +214,40 @@ def test_custom_rule_applies_to_known_custom_table_without_filters() -> None:
     )
     v = Engine(snap).check("Create", "new_thing")
     assert v.basis == "custom-table rule" and not v.offline and v.online
+
+
+def test_a_repeated_question_is_answered_once() -> None:
+    # issue 14: check() resolved names and wrote the reason on every call (~35x a dict
+    # lookup); the snapshot is immutable, so the second answer is the first one.
+    from metadata import published
+
+    engine = Engine(published.load())
+    first = engine.check("Create", "account")
+    calls: list[str] = []
+    real = engine.names.message
+
+    def counting(name: str) -> str:
+        calls.append(name)
+        return real(name)
+
+    engine.names.message = counting  # type: ignore[method-assign]
+    again = engine.check("Create", "account")
+    assert again is first and calls == []
+    assert engine.check("create", "Account").reason == first.reason  # new spelling: decided
+    assert calls == ["create"]
+    assert engine.check("Create", "account", mode="online") != first
+    with pytest.raises(UnknownMessageError):  # errors are raised every time, never kept
+        engine.check("Creat", "account")
+    with pytest.raises(UnknownMessageError):
+        engine.check("Creat", "account")
+
+
+def test_answers_kept_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    import validator.engine as mod
+    from metadata import published
+
+    monkeypatch.setattr(mod, "_MAX_ANSWERS", 10)
+    engine = Engine(published.load())
+    for i in range(50):  # made-up custom tables are answered, so each is a new question
+        assert engine.check("Create", f"new_widget{i}").basis == "custom-table rule"
+        assert len(engine._answers) <= 10

@@ -5,6 +5,11 @@ with ``PATCH set(id)`` + ``If-None-Match: *`` and a replay is recognisable. A ``
 id, a related id or an ``@odata.bind`` value is replaced by the id of the earlier operation with
 that label. An Associate / Disassociate with several related records becomes one journal entry
 per related record, so that every entry is exactly one request at playback.
+
+The plan has been linted before it gets here (``validator.executor.gate``): every check on a
+plan is a lint rule (missing ids and fields are MA006, unknown names MA001/MA002, references
+MA008/MA014), so that ``lint`` and ``run --offline`` report the same findings. This module only
+asserts what the rules guarantee.
 """
 
 from __future__ import annotations
@@ -14,7 +19,9 @@ import uuid
 
 from metadata.errors import PlanError
 from validator.executor.journal import Journal, LocalRecord, Op
+from validator.names import NameResolver
 from validator.plan import bind_reference, reference_label
+from validator.rules.ma006_invalid_operation import NEEDS_ID
 
 if t.TYPE_CHECKING:
     from validator.engine import Engine
@@ -45,10 +52,6 @@ class QueueResult(t.NamedTuple):
     skipped: tuple[Skipped, ...]
 
 
-def _fail(op: PlanOp, text: str) -> t.NoReturn:
-    raise PlanError(text, path=op.path, line=op.line, column=op.column)
-
-
 def _parse_bind(value: str) -> tuple[str, str] | None:
     """``/accounts(<guid>)`` or ``accounts(<guid>)`` -> (entity set, id)."""
     text = value.rsplit("/", 1)[-1] if "(" in value else value
@@ -58,6 +61,14 @@ def _parse_bind(value: str) -> tuple[str, str] | None:
     return (name, key.strip("'")) if name and key else None
 
 
+def _table(names: NameResolver, name: str) -> str:
+    """The logical name; a name the data presumes custom (MA002 lets it through) as given."""
+    found = names.lookup_table(name)
+    if found is None and names.is_presumed_custom(name):
+        return name.strip().lower()
+    return found if found is not None else names.table(name)
+
+
 class Enqueuer:
     """Builds journal entries for one plan against one engine (canonical names, ids, labels)."""
 
@@ -65,37 +76,30 @@ class Enqueuer:
         self.engine = engine
         self.ids: dict[str, tuple[str | None, str]] = {}  # label -> (table, id)
 
-    def _ref(self, op: PlanOp, value: object, what: str) -> str:
+    def _ref(self, value: str) -> str:
         label = reference_label(value)
         if label is not None:
             found = self.ids.get(label)
-            if found is None:
-                _fail(op, f"{value} in {what} is not defined by an earlier operation")
-            if not found[1]:
-                _fail(op, f"{value} in {what} names an operation that has no record id")
+            assert found is not None and found[1], f"{value}: MA008/MA014 let it through"
             return found[1]
-        if not isinstance(value, str) or not value:
-            _fail(op, f"{what} must be a record id (a GUID or a $label)")
         return value
 
     def build(self, op: PlanOp) -> list[Op]:
         names = self.engine.names
         assert op.message is not None  # the gate reports MA006 before we get here
         message = names.message(op.message)
-        table = names.table(op.table) if op.table else None
+        table = _table(names, op.table) if op.table else None
         secondary = names.table(op.secondary_table) if op.secondary_table else None
         verb = message.lower()
         record_id: str | None
         if op.id is not None:
-            record_id = self._ref(op, op.id, '"id"')
+            record_id = self._ref(op.id)
         elif verb == "create":
             record_id = str(uuid.uuid4())
         else:
             record_id = None
-        if verb in {"update", "delete", "setstate", *RELATE} and record_id is None:
-            _fail(op, f'{message} needs the "id" of the record it applies to')
-        if verb == "create" and table is None:
-            _fail(op, 'Create needs a "table"')
+        assert record_id is not None or verb not in NEEDS_ID, f"MA006 let {message} through"
+        assert table is not None or verb != "create", "MA006 let a Create without table through"
         if op.label:
             self.ids[op.label] = (table, record_id or "")
 
@@ -109,8 +113,7 @@ class Enqueuer:
                 label = bind_reference(value)
                 if label is not None:
                     target_table, target_id = self.ids.get(label, (None, ""))
-                    if not target_id or not target_table:
-                        _fail(op, f"{value} in data.{key} is not defined by an earlier operation")
+                    assert target_id and target_table, f"{value}: MA008/MA014 let it through"
                     binds[nav] = {"table": target_table, "id": target_id}
                     continue
                 parsed = _parse_bind(value)
@@ -123,8 +126,7 @@ class Enqueuer:
             for src, dst in (("State", "statecode"), ("Status", "statuscode")):
                 if src in params and dst not in data:
                     data[dst] = params[src]
-            if "statecode" not in data:
-                _fail(op, "SetState needs statecode (data) or State (parameters)")
+            assert "statecode" in data, "MA006 let a SetState without a state through"
 
         base: Op = {
             "message": message,
@@ -143,17 +145,14 @@ class Enqueuer:
         if verb not in RELATE:
             base["op_id"] = str(uuid.uuid4())
             return [base]
-        if not op.relationship:
-            _fail(op, f'{message} needs a "relationship"')
-        if not op.related:
-            _fail(op, f'{message} needs at least one "related" record')
+        assert op.relationship and op.related, f"MA006 let an incomplete {message} through"
         out: list[Op] = []
         for rel in op.related:
             one: Op = dict(base)  # type: ignore[assignment]
             one["op_id"] = str(uuid.uuid4())
             one["related"] = {
-                "table": names.table(rel.table),
-                "id": self._ref(op, rel.id, "related id"),
+                "table": _table(names, rel.table),
+                "id": self._ref(rel.id),
             }
             out.append(one)
         return out

@@ -91,7 +91,6 @@ class Linter:
         rules = [r for r in _OP_RULES if enabled[r.id]]
         out: list[Diagnostic] = []
         first = True
-        labels = ctx.labels
         for op in operations:
             if op.label is not None:
                 ctx.all_labels.setdefault(op.label, op.scope)
@@ -105,7 +104,7 @@ class Linter:
                 for message in rule.check(op, ctx):
                     found.append(self._diag(op, rule, message))
             if op.label is not None:
-                labels.setdefault(op.scope, set()).add(op.label)
+                ctx.define(op)
             if op.suppressions is not None:
                 found = self._suppress(op, found, enabled)
             out.extend(found)

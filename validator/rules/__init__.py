@@ -22,6 +22,7 @@ from validator.rules import (
     ma011_table_not_in_offline_profile,
     ma012_message_not_offline_in_mobile,
     ma013_related_table_outside_profile,
+    ma014_reference_without_record,
 )
 from validator.rules.base import Context, Resolution, Rule, Severity
 
@@ -39,6 +40,7 @@ _MODULES = (
     ma011_table_not_in_offline_profile,
     ma012_message_not_offline_in_mobile,
     ma013_related_table_outside_profile,
+    ma014_reference_without_record,
 )
 RULES: t.Mapping[str, Rule] = {m.RULE.id: m.RULE for m in _MODULES}
 

@@ -40,6 +40,14 @@ class Rule(t.NamedTuple):
         }
 
 
+class LabelTarget(t.NamedTuple):
+    """What a label names: its operation's index, table and whether it has a record id."""
+
+    operation: int
+    table: str | None
+    has_id: bool
+
+
 class Resolution(t.NamedTuple):
     """What the data says about one (message, table, secondary table) question."""
 
@@ -86,11 +94,53 @@ class Context:
         """Labels defined so far in the current file, by scope (reset per file)."""
         self.all_labels: dict[str, str | None] = {}
         """Every label of the current file and its scope (to explain a forward reference)."""
+        self.records: dict[tuple[str | None, str], LabelTarget] = {}
+        """What each label defined so far names, by (scope, label) (reset per file)."""
+        self._messages: dict[str, str | None] = {}
 
     def start_file(self) -> None:
         self.labels = {}
         self.all_labels = {}
+        self.records = {}
         self.label_tables = {}
+
+    def message_name(self, op: Operation) -> str | None:
+        """The canonical message name of ``op`` (None: no message, or an unknown one)."""
+        name = op.message
+        if name is None:
+            return None
+        try:
+            return self._messages[name]
+        except KeyError:
+            pass
+        try:
+            found: str | None = self.engine.names.message(name)
+        except UnknownMessageError:
+            found = None
+        self._messages[name] = found
+        return found
+
+    def related_table_errors(self, op: Operation) -> t.Iterator[UnknownTableError]:
+        """Unknown tables among ``op``'s related records (custom-looking names allowed)."""
+        names = self.engine.names
+        for rel in op.related:
+            if names.lookup_table(rel.table) is not None or names.is_presumed_custom(rel.table):
+                continue
+            try:
+                names.table(rel.table)
+            except UnknownTableError as exc:
+                yield exc
+
+    def define(self, op: Operation) -> None:
+        """Record ``op``'s label once the rules have seen it (later operations may refer to it).
+
+        A Create always has a record id (the executor generates one when the plan gives none);
+        any other operation has one only when it names its record.
+        """
+        assert op.label is not None
+        self.labels.setdefault(op.scope, set()).add(op.label)
+        has_id = op.id is not None or (self.message_name(op) or "").lower() == "create"
+        self.records[(op.scope, op.label)] = LabelTarget(op.index, op.table, has_id)
 
     def resolve(self, op: Operation) -> Resolution | None:
         if op.message is None:

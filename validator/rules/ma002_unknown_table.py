@@ -1,4 +1,4 @@
-"""MA002 unknown-table: the primary or secondary table is not in the data."""
+"""MA002 unknown-table: the primary, secondary or a related record's table is not in the data."""
 
 from __future__ import annotations
 
@@ -13,6 +13,9 @@ def check(op: Operation, ctx: Context) -> t.Iterator[str]:
     if res is not None:
         for err in res.table_errors:
             yield str(err)
+    if op.related:
+        for err in ctx.related_table_errors(op):
+            yield f"related record: {err}"
 
 
 RULE = Rule(
@@ -20,9 +23,10 @@ RULE = Rule(
     name="unknown-table",
     severity="error",
     summary="no such table in the data",
-    description="The table is not known by logical name, schema name, entity set name or a "
-    "common alias (user, case, order, note...). With the published default, names shaped like "
-    "custom tables (prefix_name) are presumed custom and follow the custom-table rules instead.",
+    description="The table (primary, secondary, or a related record's) is not known by logical "
+    "name, schema name, entity set name or a common alias (user, case, order, note...). With "
+    "the published default, names shaped like custom tables (prefix_name) are presumed custom "
+    "and follow the custom-table rules instead.",
     example='{"message": "Create", "table": "acount"}  ->  MA002 unknown table \'acount\'; '
     "did you mean account?",
     check=check,

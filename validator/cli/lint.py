@@ -10,10 +10,22 @@ import typing as t
 
 import click
 
-from validator.cli import EXIT_ERROR, EXIT_OK
-from validator.cli.options import data_source_options, mode_option
-from validator.reporters import FORMATS as FORMAT_NAMES
-from validator.reporters import REPORTERS, ReportContext, default_format
+from validator.cli import EXIT_OK
+from validator.cli.options import (
+    DURATION_HELP,
+    data_source_options,
+    duration_callback,
+    format_option,
+    mode_option,
+)
+
+if t.TYPE_CHECKING:
+    import datetime as dt
+
+    from metadata.locations import Location
+
+# The reporters' registry names the formats without importing any reporter (validator/reporters).
+FORMAT_NAMES = ("text", "json", "sarif", "github", "azure", "junit")
 
 
 def _codes(value: str | None, where: str) -> tuple[str, ...] | None:
@@ -42,10 +54,8 @@ def repo_root(start: str) -> str:
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @mode_option
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMAT_NAMES),
+@format_option(
+    FORMAT_NAMES,
     default=None,
     help="Output format (default: text; github when GITHUB_ACTIONS=true, azure when "
     "TF_BUILD is set).",
@@ -61,8 +71,10 @@ def repo_root(start: str) -> str:
 )
 @click.option(
     "--max-metadata-age",
+    default=None,
+    callback=duration_callback(allow_off=True),
     metavar="AGE",
-    help='MA007 threshold: "30d", "12h", a number of days, or "off" (default 30d).',
+    help=f'MA007 threshold: {DURATION_HELP}, or "off" (default 30d).',
 )
 @click.option(
     "--output",
@@ -109,7 +121,7 @@ def lint(
     ignore: str | None,
     exit_zero: bool,
     fail_on: t.Literal["error", "warning"] | None,
-    max_metadata_age: str | None,
+    max_metadata_age: dt.timedelta | None,
     output: str | None,
     show_source: bool,
     skip_non_plans: bool,
@@ -119,7 +131,7 @@ def lint(
     print_schema: bool,
     snapshot: str | None,
     org: str | None,
-    cache_dir: str | None,
+    cache_dir: Location | None,
 ) -> int:
     """Lint planned operation batches: native JSON/YAML plans, OData $batch bodies (.batch,
     .http) and SOAP ExecuteMultiple requests (.xml). Directories (default: the current one)
@@ -135,9 +147,10 @@ def lint(
         text = resources.files("validator").joinpath("schemas/plan.schema.json").read_text()
         click.echo(text, nl=False)
         return EXIT_OK
+    from metadata import __version__
     from validator.api import load_engine
     from validator.linter import Linter, LintResult, load_config
-    from validator.linter.config import parse_age
+    from validator.reporters import REPORTERS, ReportContext, default_format
 
     if "-" in paths and len(paths) > 1:
         raise click.UsageError("`-` (standard input) cannot be combined with other paths")
@@ -156,10 +169,9 @@ def lint(
         ignore=_codes(ignore, "--ignore"),
         fail_on=fail_on,
     )
-    if max_metadata_age is not None:
-        config = dataclasses.replace(
-            config, max_metadata_age=parse_age(max_metadata_age, where="--max-metadata-age")
-        )
+    source = click.get_current_context().get_parameter_source("max_metadata_age")
+    if source is click.core.ParameterSource.COMMANDLINE:  # "off" is None: not "unset"
+        config = dataclasses.replace(config, max_metadata_age=max_metadata_age)
     if snapshot is None and org is None:  # options and env first, then the settings
         snapshot, org = config.snapshot, config.org
     engine = load_engine(snapshot=snapshot, org=org, cache_dir=cache_dir)
@@ -181,17 +193,15 @@ def lint(
         from validator.readers import KNOWN_EXTENSIONS
 
         exts = ", ".join(f"*{e}" for e in KNOWN_EXTENSIONS)
-        searched = ", ".join(targets)
         click.echo(
-            f"msgavail: warning: no plan found in {searched} (searched for {exts} files that "
-            "look like plans)",
+            f"msgavail: warning: no plan found in {', '.join(targets)} (searched for {exts} "
+            "files that look like plans)",
             err=True,
         )
-    out_stream = None if output else sys.stdout
     ctx = ReportContext(
-        root=repo_root(os.getcwd()), mode=config.mode, version=_version(),
+        root=repo_root(os.getcwd()), mode=config.mode, version=__version__,
         show_source=show_source, quiet=quiet,
-        color=out_stream is not None and fmt == "text" and should_color(out_stream),
+        color=not output and fmt == "text" and should_color(sys.stdout),
     )  # fmt: skip
     report: t.Callable[[t.Any, ReportContext, t.TextIO], None] = REPORTERS[fmt].write
     if statistics:
@@ -199,13 +209,10 @@ def lint(
 
         report = stats.write_json if fmt == "json" else stats.write
     if output:
-        status = _write_file(output, lambda fh: report(result, ctx, fh))
-        if status:
-            return status
+        _write_file(output, lambda fh: report(result, ctx, fh))
     else:
-        assert out_stream is not None
-        report(result, ctx, out_stream)
-        out_stream.flush()
+        report(result, ctx, sys.stdout)
+        sys.stdout.flush()
     status = result.exit_status(config.fail_on)
     if exit_zero and status == 1:
         return EXIT_OK
@@ -220,12 +227,6 @@ def _read_stdin() -> bytes:
     return sys.stdin.read().encode("utf-8")
 
 
-def _version() -> str:
-    from metadata import __version__
-
-    return __version__
-
-
 def should_color(stream: t.TextIO, environ: t.Mapping[str, str] | None = None) -> bool:
     """Colour only on a terminal, and never with NO_COLOR set (https://no-color.org)."""
     env = os.environ if environ is None else environ
@@ -237,32 +238,29 @@ def should_color(stream: t.TextIO, environ: t.Mapping[str, str] | None = None) -
         return False
 
 
-def _write_file(path: str, write: t.Callable[[t.TextIO], None]) -> int:
+def _write_file(path: str, write: t.Callable[[t.TextIO], None]) -> None:
     """Write the report beside ``path`` and move it into place: never a half-written report."""
     import tempfile
 
+    from metadata.errors import InputError
+
     directory = os.path.dirname(os.path.abspath(path))
+    tmp: str | None = None
     try:
         fd, tmp = tempfile.mkstemp(prefix=".msgavail-", suffix=".tmp", dir=directory)
-    except OSError as exc:
-        click.echo(f"msgavail: error: {path}: cannot write: {exc.strerror}", err=True)
-        return EXIT_ERROR
-    try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             write(fh)
         os.replace(tmp, path)
     except OSError as exc:
-        click.echo(f"msgavail: error: {path}: cannot write: {exc.strerror}", err=True)
-        return EXIT_ERROR
+        raise InputError(f"cannot write: {exc.strerror or exc}", path=path) from None
     finally:
-        if os.path.exists(tmp):
+        if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
-    return EXIT_OK
 
 
 @click.command()
 @click.argument("codes", nargs=-1)
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@format_option()
 def rules(codes: tuple[str, ...], fmt: t.Literal["text", "json"]) -> int:
     """List the lint rules, or explain the CODES given (e.g. `msgavail rules MA005`)."""
     from validator.rules import RULES
@@ -272,11 +270,9 @@ def rules(codes: tuple[str, ...], fmt: t.Literal["text", "json"]) -> int:
         wanted = [c.upper() for c in codes]
         unknown = [c for c in wanted if c not in RULES]
         if unknown:
-            click.echo(
-                f"msgavail: error: unknown rule {', '.join(unknown)} (known: {', '.join(RULES)})",
-                err=True,
-            )
-            return EXIT_ERROR
+            from metadata.errors import ConfigError
+
+            raise ConfigError(f"unknown rule {', '.join(unknown)} (known: {', '.join(RULES)})")
         chosen = [RULES[c] for c in wanted]
     if fmt == "json":
         click.echo(json.dumps({"rules": [r.to_json() for r in chosen]}, indent=2))

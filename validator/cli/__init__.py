@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "get": ("validator.cli.executor:get", "Read records from the offline store."),
     "sync": ("validator.cli.executor:sync", "Play queued operations back to the org."),
     "queue": ("validator.cli.executor:queue", "Inspect, retry or drop queued operations."),
+    "serve": ("validator.cli.serve:serve", "Serve availability answers over HTTP (JSON API)."),
 }
 
 

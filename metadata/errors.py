@@ -16,7 +16,8 @@ The hierarchy::
     │   └── CacheLocationError         the cache directory cannot be created or used (a path
     │                                  problem to fix, not damage that a re-harvest repairs)
     ├── JournalError                   the offline journal cannot be read or written
-    │   └── JournalLockedError         another sync is already playing the journal back
+    │   ├── JournalLockedError         another sync is already playing the journal back
+    │   └── JournalDamagedError        the journal's database or some entries are unreadable
     └── WebAPIError                    talking to a Dataverse organization failed
         ├── InsecureURLError           http:// to a host that is not loopback, or a malformed URL
         ├── TransportError             connection refused, reset, timed out (after retries)
@@ -42,6 +43,7 @@ __all__ = [
     "DataUnavailableError",
     "InputError",
     "InsecureURLError",
+    "JournalDamagedError",
     "JournalError",
     "JournalLockedError",
     "MsgavailError",
@@ -160,6 +162,19 @@ class JournalError(MsgavailError):
 
 class JournalLockedError(JournalError):
     """Another process holds the journal's playback lock (one sync at a time)."""
+
+
+class JournalDamagedError(JournalError):
+    """The journal's database is missing, empty or unreadable, or some entries are: ``path``
+    names the journal, ``damaged`` the sequence numbers of the operations that cannot be read.
+    Never answered by re-creating the journal; the message says how to save what is readable."""
+
+    def __init__(
+        self, message: str, *, path: str | None = None, damaged: t.Sequence[int] = ()
+    ) -> None:
+        super().__init__(message)
+        self.path = path
+        self.damaged = tuple(damaged)
 
 
 class WebAPIError(MsgavailError):

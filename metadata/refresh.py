@@ -2,7 +2,7 @@
 
 * ``offline``: never touch the network; answer from the cache or fail.
 * Within the TTL of the last confirmation: answer from the cache, no request.
-* After the TTL: probe (three small requests); unchanged -> confirm the cache; else harvest.
+* After the TTL: probe (five small requests); unchanged -> confirm the cache; else harvest.
 * ``force``: harvest.
 * The network fails and a harvest is cached: use it, with a warning giving its age.
 * A damaged cache: say so (warning) and rebuild it by harvesting.

@@ -124,7 +124,7 @@ def test_ttl_no_request_then_only_the_probe(emulator, cache_dir, token_env, caps
     r = run_cli(["harvest", "--org", emulator.url, "--ttl", "0s", "--format", "json"], capsys)
     assert r.exit_code == 0
     assert json.loads(r.stdout)["action"] == "unchanged"
-    assert emulator.count() == 3
+    assert emulator.count() == 5
     assert all("$top=1" in q.query or q.path == "EntityDefinitions" for q in emulator.requests())
 
 

@@ -24,7 +24,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from fixtures.emulator import start, writes
+from fixtures.emulator import Emulator, start, writes
 from tests.executor_support import executor_seed
 from validator.api import load_engine
 from validator.executor.enqueue import Enqueuer, apply_local, queue_operations
@@ -66,11 +66,11 @@ def plan(n: int) -> list[Operation]:
     return ops  # fmt: skip
 
 
-def reset(emu) -> None:
+def reset(emu: Emulator) -> None:
     for name in ("accounts", "contacts"):
         if name in emu.store.tables:
             emu.store.tables[name].records.clear()
-    writes.state(emu.store).__init__()
+    writes.state(emu.store).__init__()  # type: ignore[misc]  # back to a fresh state in place
     emu.reset_log()
 
 
@@ -141,8 +141,9 @@ def main() -> int:
             for name, _ in modes:
                 secs, reqs = results[name]
                 t_med = median(secs)
+                r_med = int(median([float(r) for r in reqs]))
                 print(
-                    f"  {name:<20} {int(median(reqs)):>6} requests  {t_med:7.2f} s  "
+                    f"  {name:<20} {r_med:>6} requests  {t_med:7.2f} s  "
                     f"{total / t_med:8,.0f} ops/s  x{base / t_med:5.1f} vs one request per op"
                 )
     finally:

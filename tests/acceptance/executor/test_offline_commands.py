@@ -5,16 +5,18 @@ from __future__ import annotations
 import io
 import json
 import os
+import typing as t
 
 from tests.cli_runner import run_cli
 from tests.executor_support import write_plan
 from validator.executor.journal import Journal, journal_dir
 
 
-def _queue_json(capsys, *args: str) -> dict:
+def _queue_json(capsys, *args: str) -> dict[str, t.Any]:
     shown = run_cli(["queue", "--format", "json", *args], capsys)
     assert shown.exit_code == 0, shown.stderr
-    return json.loads(shown.stdout)
+    doc: dict[str, t.Any] = json.loads(shown.stdout)
+    return doc
 
 
 def test_create_on_queue_is_refused_offline_and_nothing_is_queued(tmp_path, data_dir, capsys):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import typing as t
 import uuid
 
 from fixtures.emulator import writes
@@ -11,14 +12,15 @@ from tests.cli_runner import run_cli
 from tests.executor_support import write_plan
 
 
-def _queue(tmp_path, org, capsys, ops) -> list[dict]:
+def _queue(tmp_path, org, capsys, ops) -> list[dict[str, t.Any]]:
     plan = write_plan(tmp_path / f"plan-{uuid.uuid4().hex[:6]}.json", ops)
     result = run_cli(["run", plan, "--offline", "--org", org.url, "--format", "json"], capsys)
     assert result.exit_code == 0, result.stdout + result.stderr
-    return json.loads(result.stdout)["queued"]
+    queued: list[dict[str, t.Any]] = json.loads(result.stdout)["queued"]
+    return queued
 
 
-def _creates(n: int) -> list[dict]:
+def _creates(n: int) -> list[dict[str, t.Any]]:
     return [{"message": "Create", "table": "account", "data": {"name": f"A{i}"}} for i in range(n)]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email.utils
 import time
+import typing as t
 import uuid
 
 import pytest
@@ -31,7 +32,7 @@ def _queue(tmp_path, org, capsys, ops) -> None:
     assert result.exit_code == 0, result.stdout + result.stderr
 
 
-def _creates(n: int) -> list[dict]:
+def _creates(n: int) -> list[dict[str, t.Any]]:
     return [{"message": "Create", "table": "account", "data": {"name": f"A{i}"}} for i in range(n)]
 
 

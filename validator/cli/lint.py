@@ -99,7 +99,8 @@ def repo_root(start: str) -> str:
 @data_source_options
 def lint(
     paths: tuple[str, ...],
-    mode: t.Literal["offline", "online"] | None,
+    mode: t.Literal["offline", "online", "mobile"] | None,
+    profile: str | None,
     fmt: str | None,
     select: str | None,
     ignore: str | None,
@@ -137,6 +138,7 @@ def lint(
     config = load_config(start)
     config = config.replace(
         mode=mode,
+        profile=profile,
         select=_codes(select, "--select"),
         ignore=_codes(ignore, "--ignore"),
         fail_on=fail_on,

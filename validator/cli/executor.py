@@ -163,7 +163,7 @@ def run(
         if result.skipped:
             click.echo(f"skipped {len(result.skipped)} operation(s):")
             for s in result.skipped:
-                click.echo(f"  {plan}:{s.line}:{s.column}: operation {s.operation}: {s.reason}")
+                click.echo(f"  {plan}:{s.line}:{s.column}: operation {s.operation + 1}: {s.reason}")
         if result.queued:
             first, last = result.queued[0]["seq"], result.queued[-1]["seq"]
             click.echo(

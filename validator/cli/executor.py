@@ -608,7 +608,7 @@ def repair(
 @click.option(
     "--bulk-size",
     type=click.IntRange(2, 1000),
-    default=500,
+    default=250,
     show_default=True,
     help="Records per CreateMultiple / UpdateMultiple request.",
 )

@@ -52,6 +52,7 @@ DUPLICATE_KEY = "0x80040237"
 HANDLED = frozenset(range(400, 500)) - {401, 429} | {500}
 WRITE_VERBS = frozenset({"create", "update", "delete", "setstate", "associate", "disassociate"})
 MAX_PARALLEL = 52  # Dataverse's concurrent-request limit per user (service-limits.md §1)
+ROUND_DEPTH = 3  # requests per worker in a parallel round
 
 
 class Request(t.NamedTuple):
@@ -72,7 +73,7 @@ class SyncOptions(t.NamedTuple):
     max_idle_rounds: int = 6  # rounds in a row with only transient failures before giving up
     retries: int = 5  # per request, for 5xx and transport errors (429 waits Retry-After)
     bulk: bool = True  # consecutive creates / updates on a table as CreateMultiple / UpdateMultiple
-    bulk_size: int = 500  # targets per bulk request (standard tables: all-or-nothing)
+    bulk_size: int = 250  # targets per bulk request (measured: bench/executor_bench.py)
     parallel: int | None = None  # most requests at once; None: the server's x-ms-dop-hint
 
 
@@ -313,7 +314,6 @@ class Player:
         self._api_path = "/" + client.base_url.split("://", 1)[1].split("/", 1)[1]
         self.dop = max(1, min(MAX_PARALLEL, options.parallel or 1))  # grows to the hint
         self._no_bulk: set[int] = set()  # seqs that go alone after a failed bulk request
-        self._pool: t.Any = None
         self._part_throttles = 0
 
     # -- the loop ----------------------------------------------------------------------------
@@ -323,12 +323,20 @@ class Player:
         try:
             return self._run(started)
         finally:
-            if self._pool is not None:
-                self._pool.shutdown(wait=True)
-                self._pool = None
             self.report.throttled += self.client.throttled - throttled
             self.report.waited += self.client.waited - waited
             self.report.seconds = time.monotonic() - started
+
+    def _probe(self) -> None:
+        """The server's x-ms-dop-hint before the first round (a GET WhoAmI, as the docs
+        suggest), so playback starts at the recommended parallelism."""
+        if self.options.parallel or self.client.dop_hint is not None:
+            return
+        try:
+            self.client.request("GET", "WhoAmI", allow_statuses=HANDLED)
+        except WebAPIError:
+            return  # no hint: playback ramps up from one request at a time
+        self.dop = self._target_dop()
 
     def _run(self, started: float) -> SyncReport:
         ops = self.journal.ops({"pending", "in-flight", "parked"})
@@ -348,6 +356,8 @@ class Player:
             for key in keys_of(op):
                 blockers.setdefault(key, op["seq"])
         total = len(todo)
+        if todo:
+            self._probe()
         self._done_count = 0
         idle = 0
         try:
@@ -439,11 +449,12 @@ class Player:
 
     # -- sending -----------------------------------------------------------------------------
     def _capacity(self) -> int:
-        """Operations one round may carry: a full request for every worker."""
+        """Operations one round may carry: a few full requests for every worker, so that
+        the round's last answer (every round waits for it) is a small part of the round."""
         per = self.options.batch_size
         if self.options.bulk:
             per = max(per, self.options.bulk_size)
-        return per * self.dop
+        return per * self.dop * (ROUND_DEPTH if self.dop > 1 else 1)
 
     def _target_dop(self) -> int:
         wanted = self.options.parallel or self.client.dop_hint or 1
@@ -553,14 +564,11 @@ class Player:
         self.report.bulk_requests += sum(1 for r in requests if r.kind == "bulk")
         if len(requests) == 1 or self.dop == 1:
             return [self._call(r) for r in requests]
-        if self._pool is None:
-            from concurrent.futures import ThreadPoolExecutor
+        from concurrent.futures import ThreadPoolExecutor
 
-            self._pool = ThreadPoolExecutor(max_workers=MAX_PARALLEL)
-        results: list[list[SubResponse] | WebAPIError] = []
-        for i in range(0, len(requests), self.dop):  # at most dop requests in flight
-            results.extend(self._pool.map(self._call, requests[i : i + self.dop]))
-        return results
+        # At most dop requests in flight; the next starts as soon as one is answered.
+        with ThreadPoolExecutor(max_workers=min(self.dop, len(requests))) as pool:
+            return list(pool.map(self._call, requests))
 
     def _call(self, request: Request) -> list[SubResponse] | WebAPIError:
         try:

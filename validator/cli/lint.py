@@ -239,11 +239,29 @@ def should_color(stream: t.TextIO, environ: t.Mapping[str, str] | None = None) -
 
 
 def _write_file(path: str, write: t.Callable[[t.TextIO], None]) -> None:
-    """Write the report beside ``path`` and move it into place: never a half-written report."""
+    """Write the report beside ``path`` and move it into place: never a half-written report.
+
+    Only a regular file (or a new one) is replaced that way; anything else (``/dev/null``, a
+    FIFO, ``/dev/stdout``) is written in place, never renamed over.
+    """
+    import stat
     import tempfile
 
     from metadata.errors import InputError
 
+    try:
+        regular = stat.S_ISREG(os.stat(path).st_mode)
+    except FileNotFoundError:
+        regular = True
+    except OSError as exc:
+        raise InputError(f"cannot write: {exc.strerror or exc}", path=path) from None
+    if not regular:
+        try:
+            with open(path, "w", encoding="utf-8") as fh:
+                write(fh)
+        except OSError as exc:
+            raise InputError(f"cannot write: {exc.strerror or exc}", path=path) from None
+        return
     directory = os.path.dirname(os.path.abspath(path))
     tmp: str | None = None
     try:

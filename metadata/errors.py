@@ -8,6 +8,7 @@ The hierarchy::
     │   └── PlanError                  a plan or batch file cannot be read
     ├── UnknownNameError               a message or table name is not in the data (suggestions)
     │   ├── UnknownMessageError
+    │   │   └── UnlistedMessageError   a real message the published 9.0 table does not list
     │   ├── UnknownTableError
     │   └── UnknownProfileError        a mobile offline profile name (suggestions)
     ├── ConfigError                    bad [tool.msgavail] settings or option values
@@ -57,6 +58,7 @@ __all__ = [
     "UnknownNameError",
     "UnknownProfileError",
     "UnknownTableError",
+    "UnlistedMessageError",
     "WebAPIError",
 ]
 
@@ -119,6 +121,19 @@ class UnknownMessageError(UnknownNameError):
     """No message of that name in the data."""
 
     kind = "message"
+
+
+class UnlistedMessageError(UnknownMessageError):
+    """A real Dataverse message that the data does not list (the published 9.0 table predates
+    it, or it was never plug-in supported): not a typo; the answer needs a harvest of the org."""
+
+    def __init__(self, name: str, canonical: str) -> None:
+        super().__init__(name)
+        self.canonical = canonical
+        self.args = (
+            f"{canonical} is a Dataverse message the published 9.0 table does not list; harvest "
+            "your org (`msgavail harvest --org URL`) or use a snapshot of it (--snapshot FILE)",
+        )
 
 
 class UnknownTableError(UnknownNameError):

@@ -112,7 +112,7 @@ def test_authentication_failure_is_not_hidden_by_the_cache(emulator, store):
 
 def test_damaged_cache_is_rebuilt_by_harvesting(emulator, store):
     refresh(emulator.url, store=store, client_factory=factory(emulator))
-    store._open().set("harvest:" + emulator.url, "{not json")
+    store._open().set("head:" + emulator.url, "{not json")
     out = refresh(emulator.url, store=store, client_factory=factory(emulator))
     assert out.action == "harvested" and "damaged" in out.warnings[0]
     assert store.get(emulator.url) is not None

@@ -168,7 +168,7 @@ def run(
         if result.skipped:
             click.echo(f"skipped {len(result.skipped)} operation(s):")
             for s in result.skipped:
-                click.echo(f"  {plan}:{s.line}:{s.column}: operation {s.operation}: {s.reason}")
+                click.echo(f"  {plan}:{s.line}:{s.column}: operation {s.operation + 1}: {s.reason}")
         if result.queued:
             first, last = result.queued[0]["seq"], result.queued[-1]["seq"]
             click.echo(
@@ -603,6 +603,27 @@ def repair(
     show_default=True,
     help="Operations per $batch request (1 sends one request per operation).",
 )
+@click.option(
+    "--bulk/--no-bulk",
+    default=True,
+    show_default=True,
+    help="Send consecutive creates (updates) on a table as one CreateMultiple "
+    "(UpdateMultiple) where the org's harvest has the message.",
+)
+@click.option(
+    "--bulk-size",
+    type=click.IntRange(2, 1000),
+    default=250,
+    show_default=True,
+    help="Records per CreateMultiple / UpdateMultiple request.",
+)
+@click.option(
+    "--parallel",
+    type=click.IntRange(1, 52),
+    default=None,
+    help="Requests at once (default: the server's x-ms-dop-hint, reached gradually; "
+    "halved after a 429).",
+)
 @retries_option()
 @click.option(
     "--etag/--no-etag",
@@ -616,6 +637,9 @@ def repair(
 def sync(
     org: str,
     batch_size: int,
+    bulk: bool,
+    bulk_size: int,
+    parallel: int | None,
     retries: int,
     etag: bool,
     fmt: str,
@@ -639,7 +663,13 @@ def sync(
         click.echo(f"nothing queued for {org}")
         return EXIT_OK
     options = SyncOptions(
-        batch_size=batch_size, use_etag=etag, cache_dir=cache_dir, retries=retries
+        batch_size=batch_size,
+        use_etag=etag,
+        cache_dir=cache_dir,
+        retries=retries,
+        bulk=bulk,
+        bulk_size=bulk_size,
+        parallel=parallel,
     )
     bar = _progress(fmt)
     try:
@@ -671,7 +701,9 @@ class _Bar:
         import sys
 
         if self._bar is None:
-            self._bar = click.progressbar(length=total, label="syncing", file=sys.stderr)
+            self._bar = click.progressbar(
+                length=total, label="syncing", file=sys.stderr, show_eta=True
+            )
             self._bar.__enter__()
         self._bar.update(done - self._done)
         self._done = done

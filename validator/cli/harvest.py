@@ -142,7 +142,6 @@ def harvest(
         finally:
             if bar is not None:
                 bar.done()
-        cached = store.get(org) if outcome.action == "cached" else None
     for warning in outcome.warnings:
         click.echo(f"msgavail: warning: {warning}", err=True)
     if outcome.skipped_filters:
@@ -187,7 +186,7 @@ def harvest(
     else:
         import time
 
-        checked = describe_age(time.time() - cached.checked_at) if cached else "?"
+        checked = describe_age(time.time() - outcome.checked_at) if outcome.checked_at else "?"
         click.echo(
             f"{org}: cached harvest of {snap.source.harvested_at} is current (checked "
             f"{checked} ago, TTL {format_duration(ttl)}); no request made; {counts}"

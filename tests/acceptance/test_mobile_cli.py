@@ -231,3 +231,23 @@ def test_snapshot_show_and_diff_show_profiles(snap: str, tmp_path: t.Any, capsys
     v1.write_text(json.dumps(old))
     r = run_cli(["snapshot", "show", str(v1)], capsys)
     assert r.exit_code == 0 and "mobile offline profiles: not recorded" in r.stdout
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "sarif", "github", "azure", "junit"])
+def test_every_reporter_carries_the_mobile_codes(
+    snap: str, tmp_path: t.Any, capsys: t.Any, fmt: str
+) -> None:
+    plan = write_plan(
+        tmp_path / "plan.json",
+        [
+            {"message": "Create", "table": "queue", "data": {"name": "Q"}},
+            {"message": "WhoAmI"},
+            {"message": "Create", "table": "contact", "data": {
+                "msa_managingpartnerid@odata.bind": f"/queues({GID % 1})"}},
+        ],
+    )  # fmt: skip
+    r = run_cli(["lint", plan, "--snapshot", snap, "--mode", "mobile", "--profile", FIELD,
+                 "--format", fmt], capsys)  # fmt: skip
+    assert r.exit_code == 1, r.stderr
+    for code in ("MA011", "MA012", "MA013"):
+        assert code in r.stdout, (fmt, code)

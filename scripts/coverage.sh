@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 py=${PYTHON:-.venv/bin/python}
 export COVERAGE_FILE="$PWD/.coverage"
 rm -f .coverage .coverage.*
-"$py" -m coverage run -m pytest -q -p no:cacheprovider "$@"
+status=0
+"$py" -m coverage run -m pytest -q -p no:cacheprovider "$@" || status=$?
 "$py" -m coverage combine -q
 "$py" -m coverage report
+exit "$status"  # the report is printed even when a test failed; the status says so

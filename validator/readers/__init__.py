@@ -56,9 +56,15 @@ def looks_like_plan(path: str) -> bool:
     kind = kind_of(path)
     if kind is None:
         return False
+    marker = _MARKERS[kind]
     try:
-        with open(path, "rb") as fh:
-            return _MARKERS[kind] in fh.read()
+        with open(path, "rb") as fh:  # a block at a time: a plan may be larger than memory
+            tail = b""
+            while block := fh.read(1 << 20):
+                if marker in tail + block[: len(marker)] or marker in block:
+                    return True
+                tail = block[-(len(marker) - 1) :]
+            return False
     except OSError:
         return True  # let the reader report why it cannot be read
 
@@ -119,16 +125,26 @@ def iter_operations(
             except OSError as exc:  # pragma: no cover - read errors after open are rare
                 raise PlanError(f"cannot read: {exc.strerror}", path=path) from None
         return kind, iter_soap(raw, path)
-    text = read_text(path)
     if kind == "batch":
-        from validator.readers.batch import iter_batch
-
-        return kind, iter_batch(text, path, names=names)
+        return kind, _batch_operations(path, names)
+    text = read_text(path)
     from validator.readers import native
 
     if path.lower().endswith(".json"):
         return kind, native.iter_json(text, path)
     return kind, native.iter_yaml(text, path)
+
+
+def _batch_operations(path: str, names: NameLookup | None) -> t.Iterator[Operation]:
+    """A $batch body is read as a stream of lines: memory follows its largest part."""
+    from validator.readers.batch import iter_batch
+
+    try:
+        fh = open(path, "rb")  # noqa: SIM115 - closed by the with below, once it is open
+    except OSError as exc:
+        raise PlanError(f"cannot read: {exc.strerror}", path=path) from None
+    with fh:
+        yield from iter_batch(fh, path, names=names)
 
 
 def read_plan(path: str | os.PathLike[str], *, names: NameLookup | None = None) -> PlanFile:

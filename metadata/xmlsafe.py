@@ -112,11 +112,22 @@ _BOMS = (
 )
 
 
+# Without a byte order mark, how "<" starts the document tells the encoding family (XML 1.0,
+# appendix F: the detection libxml2 itself does).
+_FIRST_LT = (
+    (b"<\x00\x00\x00", "utf-32-le"),
+    (b"\x00\x00\x00<", "utf-32-be"),
+    (b"<\x00", "utf-16-le"),
+    (b"\x00<", "utf-16-be"),
+)
+
+
 def decode(raw: bytes, encoding: str | None = None) -> str:
     """``raw`` as text for positions and columns: in the encoding the parser reported, else
-    the one its byte order mark names, else UTF-8 (undecodable bytes replaced)."""
+    the one its byte order mark or its first "<" names, else UTF-8 (bad bytes replaced)."""
     codecs_to_try = [encoding] if encoding else []
     codecs_to_try += [name for bom, name in _BOMS if raw.startswith(bom)][:1]
+    codecs_to_try += [name for lt, name in _FIRST_LT if raw.startswith(lt)][:1]
     for codec in codecs_to_try:
         try:
             text = raw.decode(codec)

@@ -18,6 +18,16 @@ from validator.rules.base import Context, Rule, parse_timestamp
 _OP_RULES: tuple[Rule, ...] = tuple(r for r in RULES.values() if r.check is not None)
 
 
+def _reader_failure(path: str, exc: Exception) -> PlanError:
+    detail = str(exc).splitlines()[0] if str(exc) else ""
+    return PlanError(
+        f"internal error while reading this file ({type(exc).__name__}"
+        + (f": {detail[:200]}" if detail else "")
+        + "); the other files were still linted; please report this",
+        path=path,
+    )
+
+
 class _Names:
     """NameLookup over the engine's resolver, for $batch readers."""
 
@@ -146,14 +156,27 @@ class Linter:
         """(diagnostics, operation count) for one file; raises PlanError if unreadable."""
         count = 0
 
-        def counted(ops: t.Iterable[Operation]) -> t.Iterator[Operation]:
+        def counted(ops: t.Iterator[Operation]) -> t.Iterator[Operation]:
             nonlocal count
-            for op in ops:
+            while True:
+                try:
+                    op = next(ops)
+                except StopIteration:
+                    return
+                except PlanError:
+                    raise
+                except Exception as exc:  # a reader's bug: this file fails, the others go on
+                    raise _reader_failure(path, exc) from exc
                 count += 1
                 yield op
 
-        _, ops = iter_operations(path, names=self.names)
-        diags = self.lint_operations(path, counted(ops))
+        try:
+            _, ops = iter_operations(path, names=self.names)
+        except PlanError:
+            raise
+        except Exception as exc:
+            raise _reader_failure(path, exc) from exc
+        diags = self.lint_operations(path, counted(iter(ops)))
         return diags, count
 
     def lint(

@@ -120,18 +120,42 @@ def test_every_alias_is_refused(tmp_path: t.Any, text: str) -> None:
     ("name", "text", "where", "key"),
     [
         ("a.yaml", "operations: []\noperations:\n- message: WhoAmI\n", ":2:1:", "'operations'"),
-        ("b.yaml", "operations:\n- message: Create\n  table: account\n  table: queue\n",
-         ":4:3:", "'table'"),  # fmt: skip
-        ("c.yaml", "operations:\n- {message: Create, data: {name: a, name: b}}\n", ":2:37:",
-         "'name'"),  # fmt: skip
-        ("d.json", '{"operations": [], "operations": [{"message": "WhoAmI"}]}', ":1:20:",
-         '"operations"'),  # fmt: skip
-        ("e.json", '{"operations": [\n {"message": "Create", "table": "account",\n'
-         '  "table": "queue"}]}', ":3:3:", '"table"'),  # fmt: skip
-        ("f.json", '{"operations": [{"message": "Create", "data": {"a:b": 1, "a:b": 2}}]}',
-         ":1:58:", '"a:b"'),  # fmt: skip
-        ("g.json", '{"$schema": "s", "x-a": {"k": 1, "k": 2}, "operations": []}', ":1:34:",
-         '"k"'),  # fmt: skip
+        (
+            "b.yaml",
+            "operations:\n- message: Create\n  table: account\n  table: queue\n",
+            ":4:3:",
+            "'table'",
+        ),
+        (
+            "c.yaml",
+            "operations:\n- {message: Create, data: {name: a, name: b}}\n",
+            ":2:37:",
+            "'name'",
+        ),
+        (
+            "d.json",
+            '{"operations": [], "operations": [{"message": "WhoAmI"}]}',
+            ":1:20:",
+            '"operations"',
+        ),
+        (
+            "e.json",
+            '{"operations": [\n {"message": "Create", "table": "account",\n  "table": "queue"}]}',
+            ":3:3:",
+            '"table"',
+        ),
+        (
+            "f.json",
+            '{"operations": [{"message": "Create", "data": {"a:b": 1, "a:b": 2}}]}',
+            ":1:58:",
+            '"a:b"',
+        ),
+        (
+            "g.json",
+            '{"$schema": "s", "x-a": {"k": 1, "k": 2}, "operations": []}',
+            ":1:34:",
+            '"k"',
+        ),
     ],
 )
 def test_duplicate_keys_are_refused_with_their_line(

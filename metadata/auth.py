@@ -17,6 +17,47 @@ from metadata.errors import AuthenticationError
 
 TOKEN_ENV = "DATAVERSE_TOKEN"
 
+# RFC 6750 section 2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+_TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/")
+
+
+def check_token(token: str, origin: str) -> str:
+    """``token`` if it has the shape of a bearer token (RFC 6750 ``b64token``), else an
+    AuthenticationError saying what is wrong and where, never showing the token itself.
+
+    A token with a line break would otherwise be quoted in full by httpx's "Illegal header
+    value" error, and a non-ASCII one would fail deep inside the HTTP encoder.
+    """
+    if token.lower().startswith("bearer "):
+        raise AuthenticationError(
+            f"{origin} starts with 'Bearer ': set it to the token alone (msgavail adds the "
+            "'Bearer ' prefix)"
+        )
+    body = token.rstrip("=")
+    for position, char in enumerate(body, start=1):
+        if char in _TOKEN_CHARS:
+            continue
+        if char in "\r\n":
+            what = "a line break"
+        elif char.isspace():
+            what = "a space or other white space"
+        elif not char.isascii():
+            what = "a non-ASCII character"
+        elif char == "=":
+            what = "'=' before the end"
+        elif not char.isprintable():
+            what = "a control character"
+        else:
+            what = "a character a bearer token cannot contain"
+        raise AuthenticationError(
+            f"{origin} is not a bearer token: it contains {what} at position {position} of "
+            f"{len(token)} (a token is one line of letters, digits and -._~+/ with optional "
+            "trailing '='); check how it was set"
+        )
+    if not body:
+        raise AuthenticationError(f"{origin} is not a bearer token: it holds no token characters")
+    return token
+
 
 class TokenProvider(t.Protocol):
     """Anything that can produce a bearer token for the org (called before each request)."""
@@ -30,7 +71,9 @@ class StaticToken:
     def __init__(self, token: str, *, origin: str = "a static token") -> None:
         if not token.strip():
             raise AuthenticationError(f"no token: {origin} is empty")
-        self._token = token.strip()
+        # Surrounding white space (a newline from `$(cat token.txt)`) is dropped; anything
+        # else that is not token-shaped is refused here, before it can reach a header.
+        self._token = check_token(token.strip(), origin)
         self.origin = origin
 
     def get_token(self) -> str:
@@ -85,7 +128,7 @@ class AzureCredentialToken:
                     f"authentication failed: could not get a token for {self.scope} ({first}); "
                     f"sign in (e.g. `az login`) or set {TOKEN_ENV}"
                 ) from None
-            self._token = str(access.token)
+            self._token = check_token(str(access.token), "the token from azure-identity")
             self._expires_on = float(getattr(access, "expires_on", 0) or 0)
             return self._token
 

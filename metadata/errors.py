@@ -13,6 +13,8 @@ The hierarchy::
     ├── ConfigError                    bad [tool.msgavail] settings or option values
     ├── DataUnavailableError           no data for the request (e.g. no cached harvest for an org)
     ├── CacheError                     the local cache cannot be read or written
+    │   └── CacheLocationError         the cache directory cannot be created or used (a path
+    │                                  problem to fix, not damage that a re-harvest repairs)
     ├── JournalError                   the offline journal cannot be read or written
     │   └── JournalLockedError         another sync is already playing the journal back
     └── WebAPIError                    talking to a Dataverse organization failed
@@ -35,6 +37,7 @@ import typing as t
 __all__ = [
     "AuthenticationError",
     "CacheError",
+    "CacheLocationError",
     "ConfigError",
     "DataUnavailableError",
     "InputError",
@@ -129,7 +132,13 @@ class UnknownProfileError(UnknownNameError):
 
 
 class ConfigError(MsgavailError, ValueError):
-    """An option or ``[tool.msgavail]`` setting has a value msgavail cannot use."""
+    """An option, environment variable or ``[tool.msgavail]`` setting has a value msgavail
+    cannot use; ``where`` names it (e.g. ``--ttl``), ``detail`` says what is wrong."""
+
+    def __init__(self, detail: str, *, where: str | None = None) -> None:
+        self.where = where
+        self.detail = detail
+        super().__init__(f"{where}: {detail}" if where else detail)
 
 
 class DataUnavailableError(MsgavailError):
@@ -138,6 +147,11 @@ class DataUnavailableError(MsgavailError):
 
 class CacheError(MsgavailError):
     """The cache directory cannot be read or written."""
+
+
+class CacheLocationError(CacheError):
+    """The cache directory cannot be created or used (for example, a parent is a file); names
+    the option or environment variable that chose it."""
 
 
 class JournalError(MsgavailError):

@@ -41,3 +41,22 @@ def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+def blocking_file(path: str) -> str | None:
+    """The first existing ancestor of ``path`` (or ``path`` itself) that is not a directory,
+    or None: why ``os.makedirs(path)`` fails with NotADirectoryError / FileExistsError."""
+    current = os.path.abspath(path)
+    chain = [current]
+    while True:
+        parent = os.path.dirname(current)
+        if parent == current:
+            break
+        chain.append(parent)
+        current = parent
+    for candidate in reversed(chain):
+        if not os.path.lexists(candidate):
+            return None
+        if not os.path.isdir(candidate):
+            return candidate
+    return None

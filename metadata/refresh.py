@@ -17,6 +17,7 @@ import typing as t
 
 from metadata.errors import (
     CacheError,
+    CacheLocationError,
     DataUnavailableError,
     ServerError,
     ThrottledError,
@@ -144,6 +145,8 @@ def refresh(
 def _read(store: Store, org: str, warnings: list[str], *, offline: bool) -> CachedHarvest | None:
     try:
         return store.get(org)
+    except CacheLocationError:
+        raise  # a path to fix, not damage a new harvest repairs
     except CacheError as exc:
         if offline:
             raise

@@ -18,7 +18,7 @@ import sqlite3
 import time
 import typing as t
 
-from metadata.errors import CacheError, DataUnavailableError
+from metadata.errors import CacheError, CacheLocationError, DataUnavailableError
 from metadata.model import Snapshot, Source
 
 if t.TYPE_CHECKING:
@@ -39,18 +39,22 @@ class CachedHarvest(t.NamedTuple):
 class Store:
     """Owns the cache directory."""
 
-    def __init__(self, directory: str) -> None:
-        self.directory = directory
-        self.path = os.path.join(directory, "harvests")
+    def __init__(self, directory: str | os.PathLike[str]) -> None:
+        from metadata.locations import cache_location
+
+        self.location = cache_location(directory)
+        self.directory = self.location.path
+        self.path = os.path.join(self.directory, "harvests")
         self._cache: diskcache.Cache | None = None
 
     @classmethod
     def open(cls, directory: str | os.PathLike[str] | None = None) -> Store:
-        if directory is None:
-            from metadata import locations
+        """The store in ``directory`` (a path, or a Location naming where it came from), else
+        in ``MSGAVAIL_CACHE_DIR``, else in the platform user cache. Nothing is touched on disk
+        until the store is first read or written."""
+        from metadata.locations import cache_location
 
-            directory = locations.user_cache_dir()
-        return cls(os.fspath(directory))
+        return cls(cache_location(directory))
 
     def close(self) -> None:
         if self._cache is not None:
@@ -84,10 +88,23 @@ class Store:
             except sqlite3.DatabaseError as exc:
                 raise self._corrupt(exc) from None
             except OSError as exc:
-                raise CacheError(
-                    f"cannot use the cache directory {self.directory}: {exc.strerror or exc}"
-                ) from None
+                raise self._unusable(exc) from None
         return self._cache
+
+    def _unusable(self, exc: OSError) -> CacheLocationError:
+        from metadata.fsutil import blocking_file
+
+        reason = exc.strerror or str(exc)
+        blocker = blocking_file(self.path)
+        if blocker is not None:
+            reason = f"{blocker} is a file, not a directory"
+        where = self.location.describe()
+        fix = (
+            f"set {self.location.origin} to a directory msgavail can create"
+            if self.location.origin and self.location.origin.isupper()
+            else "choose a directory msgavail can create"
+        )
+        return CacheLocationError(f"cannot use {where} as the cache directory: {reason}; {fix}")
 
     def _probe_database(self) -> None:
         """Refuse a damaged database file before diskcache opens it: diskcache would fail
@@ -223,8 +240,12 @@ class Store:
             pass
         self.close()
         aside = f"{self.path}.damaged-{int(time.time())}-{os.getpid()}"
-        with contextlib.suppress(FileNotFoundError):
+        try:
             os.replace(self.path, aside)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise self._unusable(exc) from None
 
 
 class _HarvestLock:

@@ -31,6 +31,8 @@ from metadata.errors import (
 from metadata.orgurl import API_PATH, normalize_org_url
 
 if t.TYPE_CHECKING:
+    import ssl
+
     import httpx
 
 JSON = dict[str, t.Any]
@@ -44,10 +46,15 @@ USER_AGENT = "msgavail"
 
 
 class RetryPolicy(t.NamedTuple):
-    """How hard to try: attempts for 5xx/transport errors and for 429, and the backoff curve."""
+    """How hard to try: retries for 5xx/transport errors and for 429, and the backoff curve.
+
+    A refused connection (nothing listens on the port) gets at most ``max_refused_retries``:
+    it rarely heals in seconds, and a user with a wrong URL should hear so at once.
+    """
 
     max_retries: int = 5
     max_throttle_retries: int = 8
+    max_refused_retries: int = 2
     backoff_base: float = 0.5
     backoff_max: float = 30.0
     max_retry_after: float = 300.0
@@ -68,6 +75,16 @@ _VALUE_SAFE = "$,()'/@:=;*"
 DEFAULT_RETRY = RetryPolicy()
 
 
+class Wait(t.NamedTuple):
+    """What the client is about to wait for (passed to ``on_wait`` before each retry pause)."""
+
+    seconds: float
+    reason: str  # "connection refused", "HTTP 503", "throttled: HTTP 429 Retry-After"...
+    attempt: int  # the retry about to be made, 1-based
+    limit: int  # the most retries this kind of failure gets
+    url: str  # without the query
+
+
 class WebAPIClient:
     """One org's Web API. Use as a context manager, or call ``close()``."""
 
@@ -82,6 +99,7 @@ class WebAPIClient:
         retry: RetryPolicy | None = None,
         sleep: t.Callable[[float], None] = time.sleep,
         random_source: t.Callable[[], float] = random.random,
+        on_wait: t.Callable[[Wait], None] | None = None,
     ) -> None:
         import httpx
 
@@ -93,7 +111,10 @@ class WebAPIClient:
         self.retry = retry or DEFAULT_RETRY  # read at call time, so tests can speed it up
         self._sleep = sleep
         self._random = random_source
+        self._on_wait = on_wait
         self.requests_sent = 0  # every attempt, retries included
+        if transport is None and self._origin.scheme == "http":
+            transport = httpx.HTTPTransport(verify=_no_trust_anchors())
         self._http = httpx.Client(
             transport=transport,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 15.0)),
@@ -186,8 +207,13 @@ class WebAPIClient:
                 )
             except httpx.TransportError as exc:
                 safe = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout))
-                if (idempotent or safe) and failures < self.retry.max_retries:
-                    self._sleep(self._backoff(failures))
+                refused = _refused(exc)
+                limit = self.retry.max_retries
+                if refused:
+                    limit = min(limit, self.retry.max_refused_retries)
+                if (idempotent or safe) and failures < limit:
+                    reason = "connection refused" if refused else _describe_transport(exc)
+                    self._wait(self._backoff(failures), reason, failures + 1, limit, url)
                     failures += 1
                     continue
                 raise TransportError(
@@ -198,7 +224,9 @@ class WebAPIClient:
             status = response.status_code
             if status == 429 and throttles < self.retry.max_throttle_retries:
                 response.close()
-                self._sleep(self._retry_after(response, throttles))
+                limit = self.retry.max_throttle_retries
+                delay = self._retry_after(response, throttles)
+                self._wait(delay, "throttled (HTTP 429)", throttles + 1, limit, url)
                 throttles += 1
                 continue
             if status in RETRY_STATUSES and idempotent and failures < self.retry.max_retries:
@@ -206,7 +234,7 @@ class WebAPIClient:
                 delay = self._backoff(failures)
                 if "Retry-After" in response.headers:
                     delay = max(delay, self._retry_after(response, failures))
-                self._sleep(delay)
+                self._wait(delay, f"HTTP {status}", failures + 1, self.retry.max_retries, url)
                 failures += 1
                 continue
             if status >= 400 and status not in allow_statuses:
@@ -270,6 +298,11 @@ class WebAPIClient:
         return rows
 
     # -- retry timing ------------------------------------------------------------------------
+    def _wait(self, seconds: float, reason: str, attempt: int, limit: int, url: httpx.URL) -> None:
+        if self._on_wait is not None:
+            self._on_wait(Wait(seconds, reason, attempt, limit, _display(url)))
+        self._sleep(seconds)
+
     # Public for callers that retry at their own level (the executor's playback rounds, the
     # parts of a $batch): one backoff curve, one Retry-After reading, one injectable sleep.
     def sleep(self, seconds: float) -> None:
@@ -356,6 +389,27 @@ def _merge_prefer(existing: str | None, pref: str) -> str:
 def _display(url: httpx.URL) -> str:
     """A URL for messages: path only (queries can be long and are not needed to act)."""
     return str(url.copy_with(query=None))
+
+
+def _no_trust_anchors() -> ssl.SSLContext:
+    """The TLS context for an http:// (loopback) org: httpx would otherwise load the whole CA
+    bundle (~80 ms) for a client that can never open TLS (every URL must keep the org's
+    origin). Strict and with no CA loaded, so any TLS attempt fails closed."""
+    import ssl
+
+    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+
+
+def _refused(exc: BaseException) -> bool:
+    """Whether a transport error is, underneath, a refused connection (nothing listening)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, ConnectionRefusedError):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return "connection refused" in str(exc).lower()
 
 
 def _describe_transport(exc: Exception) -> str:

@@ -118,7 +118,11 @@ def test_org_without_harvest_says_what_to_do(cache_dir, capsys) -> None:  # type
 
 def test_usage_error_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     r = run_cli(["check"], capsys)
-    assert r.exit_code == 2 and "Missing argument" in r.stderr
+    assert r.exit_code == 2
+    assert (
+        r.stderr
+        == "msgavail: error: check: missing argument 'MESSAGE' (see `msgavail check --help`)\n"
+    )
 
 
 def test_real_process_loads_no_heavy_library(tmp_path) -> None:  # type: ignore[no-untyped-def]

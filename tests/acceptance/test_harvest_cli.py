@@ -289,8 +289,29 @@ def test_progress_only_on_request_or_terminal(start_emulator, cache_dir, token_e
 
 def test_bad_options_are_usage_errors(cache_dir, capsys):
     r = run_cli(["harvest", "--org", "https://contoso.crm.dynamics.com", "--ttl", "soon"], capsys)
-    assert r.exit_code == 2 and "not a duration" in r.stderr
+    assert r.exit_code == 2 and "invalid value for '--ttl': expected a duration" in r.stderr
     r = run_cli(["harvest", "--org", "http://contoso.crm.dynamics.com"], capsys)
     assert r.exit_code == 2 and "loopback" in r.stderr
     r = run_cli(["harvest"], capsys)
     assert r.exit_code == 2 and "--org" in r.stderr
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        EMULATOR_TOKEN + "\nX-Smuggled: yes",  # httpx quoted it whole: "Illegal header value"
+        EMULATOR_TOKEN + "\u00e9",  # was "internal error: UnicodeEncodeError"
+    ],
+)
+def test_malformed_token_is_refused_before_any_request_and_never_echoed(
+    token, emulator, cache_dir, capsys, monkeypatch
+):
+    monkeypatch.setenv("DATAVERSE_TOKEN", token)
+    r = run_cli(["harvest", "--org", emulator.url], capsys)
+    assert r.exit_code == 2
+    assert r.stderr.startswith(
+        "msgavail: error: DATAVERSE_TOKEN is not a bearer token: it contains"
+    )
+    assert len(r.stderr.splitlines()) == 1 and "internal error" not in r.stderr
+    assert EMULATOR_TOKEN not in r.stdout + r.stderr and "Smuggled" not in r.stderr
+    assert emulator.count() == 0

@@ -80,3 +80,45 @@ def test_without_azure_identity_the_message_says_what_to_install(monkeypatch):
 def test_empty_token_is_refused():
     with pytest.raises(AuthenticationError):
         StaticToken("  ")
+
+
+@pytest.mark.parametrize(
+    ("token", "what"),
+    [
+        ("eyJhbGciOi.secret-part\nX-Injected: 1", "a line break at position 23 of 36"),
+        ("eyJhbGciOi.s\u00e9cret-part", "a non-ASCII character at position 13"),
+        ("eyJhbGciOi secret-part", "a space or other white space at position 11"),
+        ("eyJhbGciOi\x00secret-part", "a control character at position 11"),
+        ("eyJhbGciOi=secret-part", "'=' before the end at position 11"),
+        ("eyJhbGciOi;secret-part", "a character a bearer token cannot contain at position 11"),
+    ],
+)
+def test_a_malformed_token_is_refused_without_echoing_it(token: str, what: str) -> None:
+    with pytest.raises(AuthenticationError) as info:
+        default_provider("https://contoso.crm.dynamics.com", environ={"DATAVERSE_TOKEN": token})
+    message = str(info.value)
+    assert message.startswith(f"DATAVERSE_TOKEN is not a bearer token: it contains {what}")
+    assert "secret-part" not in message and "eyJhbGciOi" not in message
+
+
+def test_token_shapes_that_are_fine() -> None:
+    for token in ("abc", "eyJ0.eyJz.c2ln", "a-b_c~d+e/f==", "  padded-by-a-newline\n"):
+        provider = default_provider(
+            "https://c.crm.dynamics.com", environ={"DATAVERSE_TOKEN": token}
+        )
+        assert provider.get_token() == token.strip()
+    with pytest.raises(AuthenticationError, match="starts with 'Bearer '"):
+        StaticToken("Bearer abc", origin="DATAVERSE_TOKEN")
+
+
+class MultiLineCredential(FakeCredential):
+    def get_token(self, *scopes: str) -> AccessToken:
+        return AccessToken("first-line\nsecond-line", int(self.now + self.lifetime))
+
+
+def test_a_malformed_azure_token_is_refused_too() -> None:
+    provider = AzureCredentialToken(
+        "https://contoso.crm.dynamics.com", MultiLineCredential(0.0, lifetime=10**10)
+    )
+    with pytest.raises(AuthenticationError, match="azure-identity is not a bearer token"):
+        provider.get_token()

@@ -26,4 +26,5 @@ def test_top_level_help_lists_every_command(capsys: pytest.CaptureFixture[str]) 
 
 def test_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     result = run_cli(["chek", "Create"], capsys)
-    assert result.exit_code == 2 and "No such command 'chek'" in result.stderr
+    assert result.exit_code == 2
+    assert result.stderr == ("msgavail: error: no such command 'chek' (see `msgavail --help`)\n")

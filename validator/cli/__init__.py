@@ -33,11 +33,28 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "get": ("validator.cli.executor:get", "Read records from the offline store."),
     "sync": ("validator.cli.executor:sync", "Play queued operations back to the org."),
     "queue": ("validator.cli.executor:queue", "Inspect, retry or drop queued operations."),
+    "serve": ("validator.cli.serve:serve", "Serve availability answers over HTTP (JSON API)."),
 }
+
+
+class _Escaped(Exception):
+    """Carries an interrupt or a broken pipe past ``click.main``, which would otherwise turn
+    the first into a generic Abort and the second into ``sys.exit(1)``, so the boundary in
+    ``run`` can report each as what it is."""
+
+    def __init__(self, original: BaseException) -> None:
+        super().__init__(type(original).__name__)
+        self.original = original
 
 
 class LazyGroup(click.Group):
     """A group whose subcommands are imported on first use."""
+
+    def invoke(self, ctx: click.Context) -> t.Any:
+        try:
+            return super().invoke(ctx)
+        except (KeyboardInterrupt, BrokenPipeError) as exc:
+            raise _Escaped(exc) from exc
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*COMMANDS, *self.commands})
@@ -73,8 +90,40 @@ def cli() -> None:
 
 
 def _fail(message: str) -> int:
-    click.echo(f"msgavail: error: {message}", err=True)
+    click.echo(f"msgavail: error: {_scrub(message)}", err=True)
     return EXIT_ERROR
+
+
+def _interrupted() -> int:
+    click.echo("msgavail: interrupted", err=True)
+    return 130  # 128 + SIGINT, as a shell reports a process that Ctrl-C stopped
+
+
+def _scrub(message: str) -> str:
+    """Belt and braces: a message never shows the bearer token, even one quoted by a
+    library error nobody foresaw (metadata.auth validates tokens so this should not fire)."""
+    from metadata.auth import TOKEN_ENV
+
+    token = os.environ.get(TOKEN_ENV, "").strip()
+    if len(token) >= 8:
+        message = message.replace(token, f"<{TOKEN_ENV}>")
+    return message
+
+
+def usage_message(exc: click.ClickException) -> str:
+    """A click error as the tool's one line: ``msgavail check: missing argument 'MESSAGE'
+    (see `msgavail check --help`)``, without click's multi-line usage block."""
+    text = " ".join(exc.format_message().split()).replace(". Did you mean", "; did you mean")
+    if text[:1].isupper() and not text[1:2].isupper():
+        text = text[0].lower() + text[1:]
+    text = text.rstrip(".")
+    ctx = getattr(exc, "ctx", None)
+    if isinstance(exc, click.UsageError) and ctx is not None:
+        path = ctx.command_path
+        hint = f"{path} --help" if ctx.command.get_help_option(ctx) else path
+        command = path.partition(" ")[2]  # without the program name the line starts with
+        return f"{command + ': ' if command else ''}{text} (see `{hint}`)"
+    return text
 
 
 def main(argv: t.Sequence[str] | None = None) -> t.NoReturn:
@@ -83,24 +132,32 @@ def main(argv: t.Sequence[str] | None = None) -> t.NoReturn:
 
 
 def run(argv: t.Sequence[str] | None = None) -> int:
+    """Run a command line and return its exit status. Every error a command raises is
+    printed here, as one line on stderr; nothing below prints errors or exits."""
     try:
         rv = cli.main(args=list(argv) if argv is not None else None, prog_name="msgavail",
                       standalone_mode=False)  # fmt: skip
     except click.exceptions.Exit as exc:  # --help, --version
         return int(exc.exit_code)
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:  # end of input (or Ctrl-C) at a prompt
+        if isinstance(exc.__cause__, KeyboardInterrupt):
+            return _interrupted()
         click.echo("msgavail: aborted", err=True)
         return EXIT_ERROR
-    except click.ClickException as exc:
-        exc.show()
-        return EXIT_ERROR
+    except click.exceptions.NoArgsIsHelpError as exc:  # `msgavail snapshot`: show the help
+        click.echo(exc.format_message(), err=True)
+        command = exc.ctx.command_path.partition(" ")[2] if exc.ctx else ""
+        return _fail(f"{command + ': ' if command else ''}missing command")
+    except click.ClickException as exc:  # usage errors: missing option, bad choice...
+        return _fail(usage_message(exc))
     except MsgavailError as exc:
         return _fail(str(exc))
-    except KeyboardInterrupt:
-        click.echo("msgavail: interrupted", err=True)
-        return 130
-    except BrokenPipeError:
-        # The reader (e.g. `| head`) went away; nothing more to say.
+    except (_Escaped, KeyboardInterrupt, BrokenPipeError) as exc:
+        original = exc.original if isinstance(exc, _Escaped) else exc
+        if isinstance(original, KeyboardInterrupt):
+            return _interrupted()
+        # The reader (e.g. `| head`) went away: nothing more to say, and nothing to flush
+        # at exit either (Python would print "Exception ignored ... BrokenPipeError").
         _silence_stdout()
         return EXIT_OK
     except Exception as exc:

@@ -8,7 +8,10 @@ import typing as t
 import click
 
 from validator.cli import EXIT_FINDINGS, EXIT_OK
-from validator.cli.options import data_source_options, mode_option
+from validator.cli.options import data_source_options, format_option, mode_option
+
+if t.TYPE_CHECKING:
+    from metadata.locations import Location
 
 
 @click.command()
@@ -21,7 +24,7 @@ from validator.cli.options import data_source_options, mode_option
     type=click.Choice(["user", "organization"]),
     help="Ownership of a custom table the data does not describe (published default).",
 )
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@format_option()
 @data_source_options
 def check(
     message: str,
@@ -32,7 +35,7 @@ def check(
     fmt: t.Literal["text", "json"],
     snapshot: str | None,
     org: str | None,
-    cache_dir: str | None,
+    cache_dir: Location | None,
 ) -> int:
     """Does MESSAGE on TABLE work offline (or online)?
 

@@ -14,32 +14,21 @@ import typing as t
 import click
 
 from validator.cli import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK
-from validator.cli.options import data_source_options
+from validator.cli.options import (
+    cache_dir_option,
+    data_dir_option,
+    data_source_options,
+    format_option,
+    journal_option,
+    org_option,
+    retries_option,
+    snapshot_option,
+)
 
 if t.TYPE_CHECKING:
     from validator.executor.journal import Journal, Op
 
 F = t.TypeVar("F", bound=t.Callable[..., t.Any])
-
-
-def data_dir_option(func: F) -> F:
-    return click.option(
-        "--data-dir",
-        envvar="MSGAVAIL_DATA_DIR",
-        type=click.Path(file_okay=False),
-        help="Where journals live (default: the platform user data directory). "
-        "Env: MSGAVAIL_DATA_DIR.",
-    )(func)
-
-
-def journal_option(func: F) -> F:
-    return click.option(
-        "--journal",
-        "journal_name",
-        metavar="NAME",
-        help="Use this journal (as `msgavail queue` names it) instead of the org's; "
-        "`local` holds what was queued against a snapshot without an org or the default.",
-    )(func)
 
 
 def _open(
@@ -100,7 +89,7 @@ def _short(op: Op) -> str:
     is_flag=True,
     help="Queue what works offline and report the operations that do not (exit 0).",
 )
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@format_option()
 @data_dir_option
 @data_source_options
 def run(
@@ -215,7 +204,7 @@ def _journal_json(journal: Journal) -> dict[str, t.Any]:
 @click.argument("table")
 @click.argument("record_id", metavar="[ID]", required=False)
 @click.option("--where", multiple=True, metavar="COLUMN=VALUE", help="Equality filter (ANDed).")
-@click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="json")
+@format_option(("json", "text"), default="json")
 @journal_option
 @data_dir_option
 @data_source_options
@@ -278,21 +267,13 @@ def _journal_for(
 def queue_selection(func: F) -> F:
     func = journal_option(func)
     func = data_dir_option(func)
-    func = click.option("--org", envvar="MSGAVAIL_ORG", metavar="URL", help="The org's journal.")(
-        func
-    )
-    func = click.option(
-        "--snapshot",
-        envvar="MSGAVAIL_SNAPSHOT",
-        type=click.Path(dir_okay=False),
-        metavar="FILE",
-        help="The journal of the org this snapshot came from.",
-    )(func)
+    func = org_option(help="The org's journal.")(func)
+    func = snapshot_option(help="The journal of the org this snapshot came from.")(func)
     return func
 
 
 @click.group(invoke_without_command=True)
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@format_option()
 @click.option("--all", "show_all", is_flag=True, help="Also list operations already applied.")
 @queue_selection
 @click.pass_context
@@ -468,7 +449,7 @@ def prune(
 
 # -- sync ----------------------------------------------------------------------------------
 @click.command()
-@click.option("--org", envvar="MSGAVAIL_ORG", metavar="URL", required=True, help="The org.")
+@org_option(required=True, help="The org.")
 @click.option(
     "--batch-size",
     type=click.IntRange(1, 1000),
@@ -476,20 +457,14 @@ def prune(
     show_default=True,
     help="Operations per $batch request (1 sends one request per operation).",
 )
-@click.option(
-    "--retries",
-    type=click.IntRange(0, 20),
-    default=5,
-    show_default=True,
-    help="Retries per request after a 5xx or a transport error (with backoff).",
-)
+@retries_option()
 @click.option(
     "--etag/--no-etag",
     default=False,
     help="Update with If-Match: <ETag seen when queued> when known (default If-Match: *).",
 )
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-@click.option("--cache-dir", envvar="MSGAVAIL_CACHE_DIR", type=click.Path(file_okay=False))
+@format_option()
+@cache_dir_option()
 @journal_option
 @data_dir_option
 def sync(

@@ -3,24 +3,26 @@
 from __future__ import annotations
 
 import json
-import re
 import sys
 import typing as t
 
 import click
 
 from validator.cli import EXIT_OK
+from validator.cli.options import (
+    DURATION_HELP,
+    cache_dir_option,
+    duration_callback,
+    format_option,
+    org_option,
+    retries_option,
+)
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$", re.I)
-_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+if t.TYPE_CHECKING:
+    import datetime as dt
 
-
-def parse_duration(text: str) -> float:
-    """``90`` / ``90s`` / ``15m`` / ``24h`` / ``7d`` -> seconds."""
-    m = _DURATION.match(text)
-    if not m:
-        raise click.BadParameter(f"{text!r} is not a duration (e.g. 3600, 30m, 24h, 7d)")
-    return float(m.group(1)) * _UNITS[m.group(2).lower()]
+    from metadata.locations import Location
+    from metadata.webapi import Wait
 
 
 class _StderrProgress:
@@ -30,7 +32,17 @@ class _StderrProgress:
         self.shown = False
 
     def __call__(self, entity_set: str, rows: int) -> None:
-        click.echo(f"\rharvesting {entity_set}: {rows} rows\x1b[K", err=True, nl=False)
+        self._show(f"harvesting {entity_set}: {rows} rows")
+
+    def wait(self, wait: Wait) -> None:
+        """Say what the harvest is waiting for, instead of pausing silently."""
+        self._show(
+            f"harvest: waiting {wait.seconds:.1f} s before retry {wait.attempt} of "
+            f"{wait.limit} ({wait.reason}: {wait.url})"
+        )
+
+    def _show(self, text: str) -> None:
+        click.echo(f"\r{text}\x1b[K", err=True, nl=False)
         self.shown = True
 
     def done(self) -> None:
@@ -39,27 +51,17 @@ class _StderrProgress:
 
 
 @click.command()
-@click.option(
-    "--org",
-    envvar="MSGAVAIL_ORG",
-    required=True,
-    metavar="URL",
-    help="Organization URL, e.g. https://contoso.crm.dynamics.com. Env: MSGAVAIL_ORG.",
-)
+@org_option(required=True, help="Organization URL, e.g. https://contoso.crm.dynamics.com.")
 @click.option("--force", is_flag=True, help="Harvest everything even if the cache is current.")
 @click.option("--offline", is_flag=True, help="Never touch the network: report the cached harvest.")
-@click.option(
-    "--cache-dir",
-    envvar="MSGAVAIL_CACHE_DIR",
-    type=click.Path(file_okay=False),
-    help="Cache directory (default: the platform user cache). Env: MSGAVAIL_CACHE_DIR.",
-)
+@cache_dir_option()
 @click.option(
     "--ttl",
     default="24h",
+    callback=duration_callback(),
     show_default=True,
     metavar="DURATION",
-    help="How long a harvest counts as current before a freshness probe (e.g. 30m, 7d).",
+    help=f"How long a harvest counts as current before a freshness probe ({DURATION_HELP}).",
 )
 @click.option(
     "--page-size",
@@ -75,20 +77,23 @@ class _StderrProgress:
     show_default=True,
     help="Seconds to wait for each response.",
 )
+@retries_option()
 @click.option(
     "--progress/--no-progress",
     default=None,
-    help="Show progress on stderr (default: only when stderr is a terminal).",
+    help="Show progress (and what a retry waits for) on stderr (default: only when stderr "
+    "is a terminal).",
 )
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@format_option()
 def harvest(
     org: str,
     force: bool,
     offline: bool,
-    cache_dir: str | None,
-    ttl: str,
+    cache_dir: Location | None,
+    ttl: dt.timedelta,
     page_size: int,
     timeout: float,
+    retries: int,
     progress: bool | None,
     fmt: t.Literal["text", "json"],
 ) -> int:
@@ -99,20 +104,28 @@ def harvest(
     small probe decides whether a new harvest is needed. If the org cannot be reached and a
     harvest is cached, the cached one is used with a warning.
     """
+    from metadata.duration import format_duration
     from metadata.orgurl import normalize_org_url
     from metadata.refresh import describe_age, refresh
     from metadata.store import Store
 
-    ttl_seconds = parse_duration(ttl)
+    ttl_seconds = ttl.total_seconds()
     org = normalize_org_url(org)
     show_progress = sys.stderr.isatty() if progress is None else progress
     bar = _StderrProgress() if show_progress else None
 
     def client_factory() -> t.Any:
+        from metadata import webapi
         from metadata.auth import default_provider
-        from metadata.webapi import WebAPIClient
 
-        return WebAPIClient(org, default_provider(org), page_size=page_size, timeout=timeout)
+        return webapi.WebAPIClient(
+            org,
+            default_provider(org),
+            page_size=page_size,
+            timeout=timeout,
+            retry=webapi.DEFAULT_RETRY._replace(max_retries=retries),
+            on_wait=bar.wait if bar is not None else None,
+        )
 
     with Store.open(cache_dir) as store:
         try:
@@ -173,6 +186,6 @@ def harvest(
         checked = describe_age(time.time() - cached.checked_at) if cached else "?"
         click.echo(
             f"{org}: cached harvest of {snap.source.harvested_at} is current (checked "
-            f"{checked} ago, TTL {ttl}); no request made; {counts}"
+            f"{checked} ago, TTL {format_duration(ttl)}); no request made; {counts}"
         )
     return EXIT_OK

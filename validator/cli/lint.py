@@ -9,8 +9,19 @@ import typing as t
 
 import click
 
-from validator.cli import EXIT_ERROR, EXIT_OK
-from validator.cli.options import data_source_options, mode_option
+from validator.cli import EXIT_OK
+from validator.cli.options import (
+    DURATION_HELP,
+    data_source_options,
+    duration_callback,
+    format_option,
+    mode_option,
+)
+
+if t.TYPE_CHECKING:
+    import datetime as dt
+
+    from metadata.locations import Location
 
 FORMAT_NAMES = ("text", "json", "sarif", "github", "azure", "junit")
 
@@ -41,10 +52,8 @@ def repo_root(start: str) -> str:
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @mode_option
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMAT_NAMES),
+@format_option(
+    FORMAT_NAMES,
     default=None,
     help="Output format (default: text; github when GITHUB_ACTIONS=true, azure when "
     "TF_BUILD is set).",
@@ -60,8 +69,10 @@ def repo_root(start: str) -> str:
 )
 @click.option(
     "--max-metadata-age",
+    default=None,
+    callback=duration_callback(allow_off=True),
     metavar="AGE",
-    help='MA007 threshold: "30d", "12h", a number of days, or "off" (default 30d).',
+    help=f'MA007 threshold: {DURATION_HELP}, or "off" (default 30d).',
 )
 @click.option(
     "--output",
@@ -94,14 +105,14 @@ def lint(
     ignore: str | None,
     exit_zero: bool,
     fail_on: t.Literal["error", "warning"] | None,
-    max_metadata_age: str | None,
+    max_metadata_age: dt.timedelta | None,
     output: str | None,
     show_source: bool,
     skip_non_plans: bool,
     print_schema: bool,
     snapshot: str | None,
     org: str | None,
-    cache_dir: str | None,
+    cache_dir: Location | None,
 ) -> int:
     """Lint planned operation batches: native JSON/YAML plans, OData $batch bodies (.batch,
     .http) and SOAP ExecuteMultiple requests (.xml). Directories (default: the current one)
@@ -113,7 +124,6 @@ def lint(
     from metadata import __version__
     from validator.api import load_engine
     from validator.linter import Linter, load_config
-    from validator.linter.config import parse_age
     from validator.reporters import REPORTERS, ReportContext, default_format
 
     if print_schema:
@@ -131,10 +141,9 @@ def lint(
         ignore=_codes(ignore, "--ignore"),
         fail_on=fail_on,
     )
-    if max_metadata_age is not None:
-        config = dataclasses.replace(
-            config, max_metadata_age=parse_age(max_metadata_age, where="--max-metadata-age")
-        )
+    source = click.get_current_context().get_parameter_source("max_metadata_age")
+    if source is click.core.ParameterSource.COMMANDLINE:  # "off" is None: not "unset"
+        config = dataclasses.replace(config, max_metadata_age=max_metadata_age)
     engine = load_engine(snapshot=snapshot, org=org, cache_dir=cache_dir)
     result = Linter(engine, config).lint(targets, skip_non_plans=skip_non_plans)
     for failure in result.failures:
@@ -150,8 +159,9 @@ def lint(
             with open(output, "w", encoding="utf-8") as fh:
                 fh.write(report)
         except OSError as exc:
-            click.echo(f"msgavail: error: {output}: cannot write: {exc.strerror}", err=True)
-            return EXIT_ERROR
+            from metadata.errors import InputError
+
+            raise InputError(f"cannot write: {exc.strerror or exc}", path=output) from None
     else:
         click.echo(report, nl=False)
     status = result.exit_status(config.fail_on)
@@ -162,7 +172,7 @@ def lint(
 
 @click.command()
 @click.argument("codes", nargs=-1)
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@format_option()
 def rules(codes: tuple[str, ...], fmt: t.Literal["text", "json"]) -> int:
     """List the lint rules, or explain the CODES given (e.g. `msgavail rules MA005`)."""
     from validator.rules import RULES
@@ -172,11 +182,9 @@ def rules(codes: tuple[str, ...], fmt: t.Literal["text", "json"]) -> int:
         wanted = [c.upper() for c in codes]
         unknown = [c for c in wanted if c not in RULES]
         if unknown:
-            click.echo(
-                f"msgavail: error: unknown rule {', '.join(unknown)} (known: {', '.join(RULES)})",
-                err=True,
-            )
-            return EXIT_ERROR
+            from metadata.errors import ConfigError
+
+            raise ConfigError(f"unknown rule {', '.join(unknown)} (known: {', '.join(RULES)})")
         chosen = [RULES[c] for c in wanted]
     if fmt == "json":
         click.echo(json.dumps({"rules": [r.to_json() for r in chosen]}, indent=2))

@@ -9,9 +9,11 @@ from collections import Counter
 import click
 
 from validator.cli import EXIT_FINDINGS, EXIT_OK
+from validator.cli.options import cache_dir_option, format_option, org_option
 
 if t.TYPE_CHECKING:
     from metadata.diff import SnapshotDiff
+    from metadata.locations import Location
     from metadata.model import MessageFilter, Snapshot
 
 
@@ -21,12 +23,8 @@ def snapshot() -> None:
 
 
 @snapshot.command()
-@click.option(
-    "--org",
-    envvar="MSGAVAIL_ORG",
-    required=True,
-    metavar="URL",
-    help="The org whose cached harvest to export (run `msgavail harvest` first).",
+@org_option(
+    required=True, help="The org whose cached harvest to export (run `msgavail harvest` first)."
 )
 @click.option(
     "-o",
@@ -35,13 +33,8 @@ def snapshot() -> None:
     type=click.Path(dir_okay=False, allow_dash=True),
     help="File to write (- for stdout).",
 )
-@click.option(
-    "--cache-dir",
-    envvar="MSGAVAIL_CACHE_DIR",
-    type=click.Path(file_okay=False),
-    help="Cache directory (default: the platform user cache). Env: MSGAVAIL_CACHE_DIR.",
-)
-def export(org: str, output: str, cache_dir: str | None) -> int:
+@cache_dir_option()
+def export(org: str, output: str, cache_dir: Location | None) -> int:
     """Write the org's cached harvest as a snapshot file (no network access)."""
     from metadata import snapshot as snapshot_file
     from metadata.store import Store
@@ -54,7 +47,9 @@ def export(org: str, output: str, cache_dir: str | None) -> int:
         try:
             snapshot_file.write(snap, output)
         except OSError as exc:
-            raise click.FileError(output, exc.strerror) from None
+            from metadata.errors import InputError
+
+            raise InputError(f"cannot write: {exc.strerror or exc}", path=output) from None
         click.echo(
             f"wrote {output}: {len(snap.messages)} messages, {len(snap.filters)} filters, "
             f"{len(snap.tables)} tables from {snap.source.describe()}",
@@ -90,7 +85,7 @@ def _summary(snap: Snapshot) -> dict[str, t.Any]:
 
 @snapshot.command()
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@format_option()
 def show(file: str, fmt: t.Literal["text", "json"]) -> int:
     """Summarize a snapshot file (validated against the snapshot schema)."""
     from metadata import snapshot as snapshot_file
@@ -174,7 +169,7 @@ def render_diff_text(d: SnapshotDiff) -> list[str]:
 @snapshot.command("diff")
 @click.argument("old", type=click.Path(dir_okay=False))
 @click.argument("new", type=click.Path(dir_okay=False))
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@format_option()
 def diff_command(old: str, new: str, fmt: t.Literal["text", "json"]) -> int:
     """Compare two snapshot files. Exit status 0 when equal, 1 when they differ."""
     from metadata import snapshot as snapshot_file

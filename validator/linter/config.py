@@ -8,7 +8,7 @@ directory) to the first pyproject.toml that has a ``[tool.msgavail]`` table. Key
     profile = "Field Technician"           # mode mobile: the mobile offline profile
     select = ["MA"]                        # codes or prefixes; default: every rule
     ignore = ["MA007"]
-    max-metadata-age = "30d"               # "12h", "90d", a number of days, or "off"
+    max-metadata-age = "30d"               # "12h", "90d", a number of seconds, or "off"
     fail-on = "error"                      # or "warning"
     [tool.msgavail.per-file-ignores]
     "plans/legacy/*.yaml" = ["MA005"]      # globs relative to the pyproject.toml directory
@@ -32,8 +32,6 @@ from validator.rules import RULES
 from validator.rules.base import SEVERITIES, Severity
 
 DEFAULT_MAX_AGE = dt.timedelta(days=30)
-_AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([dhmw]?)\s*$", re.IGNORECASE)
-_UNITS = {"": "days", "d": "days", "h": "hours", "m": "minutes", "w": "weeks"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,20 +71,11 @@ class LintConfig:
 
 
 def parse_age(value: object, *, where: str = "max-metadata-age") -> dt.timedelta | None:
-    """``"30d"``, ``"12h"``, ``"2w"``, a number of days, or ``"off"``/false (no limit)."""
-    if value is False or (isinstance(value, str) and value.strip().lower() in ("off", "none")):
-        return None
-    if isinstance(value, bool):
-        raise ConfigError(f'{where}: expected an age such as "30d" or "off", not true')
-    if isinstance(value, (int, float)):
-        if value < 0:
-            raise ConfigError(f"{where}: must not be negative")
-        return dt.timedelta(days=value)
-    if isinstance(value, str):
-        m = _AGE.match(value)
-        if m:
-            return dt.timedelta(**{_UNITS[m.group(2).lower()]: float(m.group(1))})
-    raise ConfigError(f'{where}: expected an age such as "30d", "12h" or "off", not {value!r}')
+    """``"30d"``, ``"12h"``, ``"2w"``, a number of seconds, or ``"off"``/false (no limit): the
+    one duration parser (metadata.duration), as for ``--ttl``."""
+    from metadata.duration import parse_duration
+
+    return parse_duration(value, where=where, allow_off=True)
 
 
 def parse_codes(value: object, *, where: str) -> tuple[str, ...]:

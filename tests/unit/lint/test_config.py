@@ -18,8 +18,10 @@ from validator.linter.config import LintConfig, find_pyproject, load_config, par
         ("30d", dt.timedelta(days=30)),
         ("12h", dt.timedelta(hours=12)),
         ("2w", dt.timedelta(weeks=2)),
-        (7, dt.timedelta(days=7)),
-        ("1.5", dt.timedelta(days=1.5)),
+        # A bare number is seconds, as for `harvest --ttl` (one duration parser).
+        (7, dt.timedelta(seconds=7)),
+        ("1.5", dt.timedelta(seconds=1.5)),
+        ("1.5d", dt.timedelta(days=1.5)),
         ("off", None),
         (False, None),
     ],

@@ -51,6 +51,8 @@ _REQUEST_LINE = re.compile(r"^([A-Z]+)\s+(\S.*?)(?:\s+HTTP/\d(?:\.\d)?)?\s*$")
 _SEGMENT = re.compile(r"^([A-Za-z_$][\w.$]*)(?:\((.*)\))?$", re.DOTALL)
 _API_PREFIX = re.compile(r"^(?:[a-z][a-z0-9+.-]*://[^/]+)?/?(?:api/data/v\d+(?:\.\d+)*/)?", re.I)
 _ACTION_PREFIX = "Microsoft.Dynamics.CRM."
+_DECODER = json.JSONDecoder()
+_new = tuple.__new__  # Operations are built positionally (see readers/structure.py)
 
 # What ended a part: the next delimiter of its multipart body, the closing one, or (inside a
 # changeset) a delimiter of the enclosing batch.
@@ -170,13 +172,17 @@ def _part_headers(src: _Lines, stops: _Stops) -> tuple[dict[str, str], int]:
     """The part's own headers, up to the blank line: (headers, the part's first line)."""
     headers: dict[str, str] = {}
     first = src.number + 1
+    meaning = stops.meaning
     for text in src:
-        if stops.of(text) is not None:
+        if text[:2] == "--" and text.rstrip() in meaning:
             what = "has no request line" if headers else "is empty"
             raise src.error(f"a multipart part {what}", first)
-        if not text.strip():
-            break
-        _header(src, text, headers)
+        name, colon, value = text.partition(":")
+        if not colon:
+            if not text.strip():
+                break
+            _header(src, text, headers)  # raises: not a header line
+        headers[name.strip().lower()] = value.strip()
     return headers, first
 
 
@@ -216,16 +222,22 @@ def _request(
         )
     headers: dict[str, str] = {}
     stop = None
+    meaning = stops.meaning
     for text in src:  # the request's headers, up to the blank line
-        stop = stops.of(text)
-        if stop is not None or not text.strip():
-            break
-        _header(src, text, headers)
+        if text[:2] == "--":
+            stop = meaning.get(text.rstrip())
+            if stop is not None:
+                break
+        name, colon, value = text.partition(":")
+        if not colon:
+            if not text.strip():
+                break
+            _header(src, text, headers)  # raises: not a header line
+        headers[name.strip().lower()] = value.strip()
     chunks: list[str] = []
     body_line = 0
     blanks = 0
     if stop is None:
-        meaning = stops.meaning
         for text in src:  # the body, up to the next delimiter; blank runs are counted
             if text[:2] == "--":
                 stop = meaning.get(text.rstrip())
@@ -246,7 +258,7 @@ def _request(
         body_text = "".join(chunks)
         del chunks
         try:
-            body = json.loads(body_text)
+            body = _DECODER.decode(body_text)
         except json.JSONDecodeError as exc:
             at = body_line + exc.lineno - 1
             raise src.error(f"invalid JSON request body: {exc.msg}", at) from None
@@ -398,7 +410,14 @@ def iter_batch(
     elif isinstance(source, bytes):
         source = io.BytesIO(source)
     tables_by_cid: dict[tuple[str, str], str | None] = {}
+    scope = ""
     for index, req in enumerate(_requests(_Lines(source, path))):
+        if req.scope != scope:
+            # A Content-ID is visible only inside its changeset, and a changeset's parts are
+            # contiguous: forget the last one's ids (memory follows a changeset, not the file).
+            if scope:
+                tables_by_cid = {k: v for k, v in tables_by_cid.items() if not k[0]}
+            scope = req.scope
         op = _operation(index, req, path, names, tables_by_cid)
         if req.content_id:
             tables_by_cid[(req.scope, req.content_id)] = op.table
@@ -530,21 +549,10 @@ def _operation(
         problems.append(f"{method} {req.url}: cannot tell which message this is")
     refs.extend(_body_refs(req.body))
     data = req.body if isinstance(req.body, dict) else None
-    return Operation(
-        index=index,
-        message=message,
-        table=table,
-        id=ident,
-        data=data if message not in ("Associate", "Disassociate") else None,
-        parameters=data if head is None else None,
-        label=req.content_id,
-        relationship=relationship,
-        related=related,
-        line=req.line,
-        column=req.column,
-        path=path,
-        raw=raw,
-        problems=tuple(problems),
-        references=tuple(dict.fromkeys(refs)) if refs else (),
-        scope=req.scope,
-    )
+    return _new(Operation, (  # the order of Operation's fields
+        index, message, table, None, ident,
+        data if message not in ("Associate", "Disassociate") else None,
+        data if head is None else None, req.content_id, relationship, related, req.line,
+        req.column, path, raw, tuple(problems) if problems else (),
+        tuple(dict.fromkeys(refs)) if refs else (), req.scope, None, None, None,
+    ))  # fmt: skip

@@ -24,6 +24,7 @@ from metadata.jsonpos import skip as _skip
 from validator.plan import Operation
 from validator.readers.structure import build_operation, document_problem
 
+_COMMA = re.compile(r"[ \t\n\r]*(,?)[ \t\n\r]*")
 _SUPPRESS = re.compile(r"#\s*msgavail:\s*ignore(?:\[([^\]]*)\])?", re.IGNORECASE)
 
 
@@ -91,9 +92,9 @@ def iter_json(text: str, path: str) -> t.Iterator[Operation]:
                         line, col = lines.at(start)
                         yield build_operation(index, value, path=path, line=line, column=col)
                         index += 1
-                        i = _skip(text, i)
-                        if i < end and text[i] == ",":
-                            i = _skip(text, i + 1)
+                        sep = _COMMA.match(text, i)  # white space, a comma, white space
+                        i = sep.end()  # type: ignore[union-attr]  # the pattern always matches
+                        if sep.group(1):  # type: ignore[union-attr]
                             continue
                         if i < end and text[i] == "]":
                             i += 1

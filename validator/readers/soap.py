@@ -57,7 +57,8 @@ def _parse(raw: bytes, path: str) -> t.Any:
         ) from None  # fmt: skip
     except etree.XMLSyntaxError as exc:
         line, col = exc.position if exc.position else (1, 1)
-        msg = _LIBXML_POSITION.sub("", str(exc.msg or exc))
+        text = str(exc.msg or exc).strip()
+        msg = _LIBXML_POSITION.sub("", text.splitlines()[0] if text else "not well-formed")
         raise PlanError(f"invalid XML: {msg}", path=path, line=line, column=col) from None
 
 

@@ -149,6 +149,43 @@ def _str(value: object) -> str | None:
 _new = tuple.__new__
 
 
+# What the fast path (``_plainly_valid``) knows how to check, by field: the usual entry has only
+# these, each well-formed; anything else takes ``operation_problems``, the reference.
+_NAME, _ID, _OBJECT, _LABEL_KIND = 0, 1, 2, 3
+_FAST_KINDS: dict[str, int] = {
+    **{k: _NAME for k in _NAME_FIELDS},
+    "id": _ID,
+    "data": _OBJECT,
+    "parameters": _OBJECT,
+    "label": _LABEL_KIND,
+}
+
+
+def _plainly_valid(value: dict[t.Any, t.Any]) -> bool:
+    """True only for entries ``operation_problems`` finds nothing wrong with (a quick pass
+    over the common shape; False means "ask operation_problems", not "invalid")."""
+    kinds = _FAST_KINDS
+    for key, v in value.items():
+        kind = kinds.get(key)
+        if kind is None:
+            return False
+        if kind in (_NAME, _LABEL_KIND):
+            if type(v) is not str or not v:
+                return False
+            if kind == _LABEL_KIND and _LABEL.fullmatch(v) is None:
+                return False
+        elif kind == _ID:
+            if type(v) is not str or _GUID_OR_REF.fullmatch(v) is None:
+                return False
+        elif type(v) is not dict:
+            return False
+    return (
+        "message" in value
+        and not ("table" in value and "entity" in value)
+        and ("secondary_table" not in value or "table" in value or "entity" in value)
+    )
+
+
 def build_operation(
     index: int,
     value: object,
@@ -161,6 +198,21 @@ def build_operation(
     suppression_column: int | None = None,
 ) -> Operation:
     """An Operation from a native plan entry; what breaks the schema goes to ``problems``."""
+    if type(value) is dict and _plainly_valid(value):
+        # Every field present is a non-empty string or an object of the right kind.
+        get = value.get
+        ident = get("id")
+        data = get("data")
+        if (ident is not None and ident[0] == "$") or (data and _may_bind(data)):
+            references = find_references(ident, data, ())
+        else:
+            references = ()
+        return _new(Operation, (  # the order of Operation's fields
+            index, get("message"), get("table") or get("entity"), get("secondary_table"),
+            ident, data, get("parameters"), get("label"), get("relationship"), (), line,
+            column, path, value, (), references, None, suppressions, suppression_line,
+            suppression_column,
+        ))  # fmt: skip
     problems = tuple(operation_problems(value))
     if not isinstance(value, dict):
         return Operation(index, None, line=line, column=column, path=path, raw=value,
@@ -168,48 +220,38 @@ def build_operation(
     get = value.get
     related: tuple[Related, ...] = ()
     rel = get("related")
-    if rel is not None and isinstance(rel, list):
+    if isinstance(rel, list):
         related = tuple(
             Related(r["table"], r["id"])
             for r in rel
             if isinstance(r, dict) and isinstance(r.get("table"), str)
             and isinstance(r.get("id"), str)
         )  # fmt: skip
-    message = get("message")
-    if type(message) is not str or not message:
-        message = _str(message)
-    table = get("table")
-    if type(table) is not str or not table:
-        table = _str(table) or _str(get("entity"))
-    ident = get("id")
-    if ident is not None:
-        ident = _str(ident)
+    ident = _str(get("id"))
     data = get("data")
-    if data is not None and type(data) is not dict:
-        data = data if isinstance(data, dict) else None
+    if not isinstance(data, dict):
+        data = None
     params = get("parameters")
-    if params is not None and not isinstance(params, dict):
+    if not isinstance(params, dict):
         params = None
-    label = get("label")
-    if label is not None:
-        label = _str(label)
     codes = get(IGNORE_FIELD)
-    if codes is not None and isinstance(codes, list) and suppressions is None:
+    if isinstance(codes, list) and suppressions is None:
         suppressions = tuple(c for c in codes if isinstance(c, str))
         suppression_line, suppression_column = line, column
-    if (ident is not None and ident[0] == "$") or related or (data and _may_bind(data)):
-        references = find_references(ident, data, related)
-    else:
-        references = ()
     return _new(Operation, (  # the order of Operation's fields
-        index, message, table, _str(get("secondary_table")), ident, data, params, label,
-        _str(get("relationship")), related, line, column, path, value, problems, references,
-        None, suppressions, suppression_line, suppression_column,
+        index, _str(get("message")), _str(get("table")) or _str(get("entity")),
+        _str(get("secondary_table")), ident, data, params, _str(get("label")),
+        _str(get("relationship")), related, line, column, path, value, problems,
+        find_references(ident, data, related), None, suppressions, suppression_line,
+        suppression_column,
     ))  # fmt: skip
 
 
-def _may_bind(data: dict[str, t.Any]) -> bool:
-    return any(isinstance(key, str) and key.endswith(BIND_SUFFIX) for key in data)
+def _may_bind(data: dict[t.Any, t.Any]) -> bool:
+    for key in data:  # noqa: SIM110 - a loop, not any(): this runs for most operations
+        if type(key) is str and key.endswith(BIND_SUFFIX):
+            return True
+    return False
 
 
 def document_problem(doc: object) -> str | None:

@@ -234,3 +234,12 @@ def test_every_encoding_reads_with_positions(
     a, b = read_plan(_write_encoded(tmp_path, text, codec)).operations
     assert (a.message, a.table, b.message, b.table) == ("Create", "account", "Delete", "contact")
     assert a.line == b.line and a.column == 3 and b.column == 3 + len(one) + 1
+
+
+def test_libxml2_messages_are_one_line(tmp_path: t.Any) -> None:
+    p = os.path.join(tmp_path, "em.xml")
+    with open(p, "wb") as fh:
+        fh.write(b"<\x00")  # libxml2 ends this message with a newline
+    with pytest.raises(PlanError) as info:
+        read_plan(p)
+    assert "invalid XML" in str(info.value) and "\n" not in str(info.value)

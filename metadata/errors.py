@@ -8,6 +8,7 @@ The hierarchy::
     │   └── PlanError                  a plan or batch file cannot be read
     ├── UnknownNameError               a message or table name is not in the data (suggestions)
     │   ├── UnknownMessageError
+    │   │   └── UnlistedMessageError   a real message the published 9.0 table does not list
     │   ├── UnknownTableError
     │   └── UnknownProfileError        a mobile offline profile name (suggestions)
     ├── ConfigError                    bad [tool.msgavail] settings or option values
@@ -16,7 +17,8 @@ The hierarchy::
     │   └── CacheLocationError         the cache directory cannot be created or used (a path
     │                                  problem to fix, not damage that a re-harvest repairs)
     ├── JournalError                   the offline journal cannot be read or written
-    │   └── JournalLockedError         another sync is already playing the journal back
+    │   ├── JournalLockedError         another sync is already playing the journal back
+    │   └── JournalDamagedError        the journal's database or some entries are unreadable
     └── WebAPIError                    talking to a Dataverse organization failed
         ├── InsecureURLError           http:// to a host that is not loopback, or a malformed URL
         ├── TransportError             connection refused, reset, timed out (after retries)
@@ -42,6 +44,7 @@ __all__ = [
     "DataUnavailableError",
     "InputError",
     "InsecureURLError",
+    "JournalDamagedError",
     "JournalError",
     "JournalLockedError",
     "MsgavailError",
@@ -55,6 +58,7 @@ __all__ = [
     "UnknownNameError",
     "UnknownProfileError",
     "UnknownTableError",
+    "UnlistedMessageError",
     "WebAPIError",
 ]
 
@@ -119,6 +123,19 @@ class UnknownMessageError(UnknownNameError):
     kind = "message"
 
 
+class UnlistedMessageError(UnknownMessageError):
+    """A real Dataverse message that the data does not list (the published 9.0 table predates
+    it, or it was never plug-in supported): not a typo; the answer needs a harvest of the org."""
+
+    def __init__(self, name: str, canonical: str) -> None:
+        super().__init__(name)
+        self.canonical = canonical
+        self.args = (
+            f"{canonical} is a Dataverse message the published 9.0 table does not list; harvest "
+            "your org (`msgavail harvest --org URL`) or use a snapshot of it (--snapshot FILE)",
+        )
+
+
 class UnknownTableError(UnknownNameError):
     """No table of that logical, schema or entity set name (or alias) in the data."""
 
@@ -160,6 +177,19 @@ class JournalError(MsgavailError):
 
 class JournalLockedError(JournalError):
     """Another process holds the journal's playback lock (one sync at a time)."""
+
+
+class JournalDamagedError(JournalError):
+    """The journal's database is missing, empty or unreadable, or some entries are: ``path``
+    names the journal, ``damaged`` the sequence numbers of the operations that cannot be read.
+    Never answered by re-creating the journal; the message says how to save what is readable."""
+
+    def __init__(
+        self, message: str, *, path: str | None = None, damaged: t.Sequence[int] = ()
+    ) -> None:
+        super().__init__(message)
+        self.path = path
+        self.damaged = tuple(damaged)
 
 
 class WebAPIError(MsgavailError):

@@ -1,10 +1,15 @@
-"""Harvesting an org: sdkmessages, sdkmessagefilters and EntityDefinitions into a Snapshot.
+"""Harvesting an org: sdkmessages, sdkmessagefilters, EntityDefinitions and the Power Apps
+mobile offline profiles (mobileofflineprofiles, mobileofflineprofileitems) into a Snapshot.
 
-Only OData query options are used (no FetchXML). ``probe`` is the cheap freshness check: the
-highest ``versionnumber`` (a rowversion: any insert or update raises it) and the capped
-``@odata.count`` of each sdk table, plus a digest of the table facts the verdicts use. It costs
-three small requests; ``fingerprint_of`` computes the same values from a full harvest, so
-"nothing changed" is a plain comparison.
+Only OData query options are used (no FetchXML), and every collection is paged the same way
+(one request per page). An org without profiles is normal: the snapshot then says "no
+profiles" (not "no profile data"). ``probe`` is the cheap freshness check: the highest
+``versionnumber`` (a rowversion: any insert or update raises it, so publishing a profile or
+adding a table to one is seen) and the capped ``@odata.count`` (deletions) of each versioned
+table, plus a digest of the table facts the verdicts use. It costs five small requests;
+``fingerprint_of`` computes the same values from a full harvest, so "nothing changed" is a
+plain comparison. Profile item associations (the relationships an item follows) are not
+harvested: no verdict depends on them.
 """
 
 from __future__ import annotations
@@ -15,7 +20,17 @@ import json
 import typing as t
 
 from metadata.errors import ServerError
-from metadata.model import Availability, Message, MessageFilter, Snapshot, Source, Table
+from metadata.model import (
+    RECORD_DISTRIBUTION,
+    Availability,
+    Message,
+    MessageFilter,
+    OfflineProfile,
+    ProfileItem,
+    Snapshot,
+    Source,
+    Table,
+)
 
 if t.TYPE_CHECKING:
     from metadata.webapi import WebAPIClient
@@ -31,11 +46,27 @@ FILTER_COLUMNS = (
 )
 TABLE_PROPERTIES = (
     "LogicalName,SchemaName,EntitySetName,PrimaryIdAttribute,ObjectTypeCode,OwnershipType,"
-    "IsCustomEntity,IsAvailableOffline,DisplayName"
+    "IsCustomEntity,IsAvailableOffline,IsOfflineInMobileClient,DisplayName"
 )
 # The table facts a verdict can depend on: the probe reads these (not labels) for its digest.
 TABLE_FINGERPRINT_PROPERTIES = (
-    "LogicalName,EntitySetName,SchemaName,OwnershipType,IsCustomEntity,IsAvailableOffline"
+    "LogicalName,EntitySetName,SchemaName,OwnershipType,IsCustomEntity,IsAvailableOffline,"
+    "IsOfflineInMobileClient"
+)
+# Power Apps mobile offline (Dataverse table reference: MobileOfflineProfile,
+# MobileOfflineProfileItem; docs/reference/mobile-offline.md §3).
+PROFILE_COLUMNS = "mobileofflineprofileid,name,description,isvalidated,publishedon,versionnumber"
+PROFILE_ITEM_COLUMNS = (
+    "mobileofflineprofileitemid,name,_regardingobjectid_value,selectedentitytypecode,"
+    "recorddistributioncriteria,recordsownedbyme,recordsownedbymyteam,"
+    "recordsownedbymybusinessunit,getrelatedentityrecords,canbefollowed,"
+    "syncintervalinminutes,versionnumber"
+)
+VERSIONED_SETS = (
+    "sdkmessages",
+    "sdkmessagefilters",
+    "mobileofflineprofiles",
+    "mobileofflineprofileitems",
 )
 COUNT_CAP = 5000  # Dataverse caps @odata.count at 5,000
 
@@ -61,7 +92,7 @@ def harvest(
     progress: Progress | None = None,
     harvested_at: str | None = None,
 ) -> HarvestResult:
-    """Download the three tables and build the org's Snapshot (source kind "org")."""
+    """Download the five tables and build the org's Snapshot (source kind "org")."""
     before = client.requests_sent
     message_rows = _collect(client, "sdkmessages", [("$select", MESSAGE_COLUMNS)], progress)
     filter_rows = _collect(
@@ -71,6 +102,12 @@ def harvest(
         progress,
     )
     table_rows = _collect(client, "EntityDefinitions", [("$select", TABLE_PROPERTIES)], progress)
+    profile_rows = _collect(
+        client, "mobileofflineprofiles", [("$select", PROFILE_COLUMNS)], progress
+    )
+    item_rows = _collect(
+        client, "mobileofflineprofileitems", [("$select", PROFILE_ITEM_COLUMNS)], progress
+    )
     messages = [_message(r) for r in message_rows]
     names_by_id: dict[str | None, str] = {m.id: m.name for m in messages if m.id}
     filters: list[MessageFilter] = []
@@ -90,20 +127,21 @@ def harvest(
         filters,
         tables,
         source=Source(kind="org", org=client.org, harvested_at=harvested_at or utc_now()),
+        profiles=profiles_from_rows(profile_rows, item_rows),
     )
     return HarvestResult(
         snapshot,
-        fingerprint_of(message_rows, filter_rows, table_rows),
+        fingerprint_of(message_rows, filter_rows, table_rows, profile_rows, item_rows),
         client.requests_sent - before,
         skipped,
     )
 
 
 def probe(client: WebAPIClient) -> Fingerprint:
-    """The freshness fingerprint from three small requests (no page-size preference, so
+    """The freshness fingerprint from five small requests (no page-size preference, so
     ``$top=1`` is honoured)."""
     fp: Fingerprint = {}
-    for entity_set in ("sdkmessages", "sdkmessagefilters"):
+    for entity_set in VERSIONED_SETS:
         body = client.get_json(
             entity_set,
             [
@@ -125,7 +163,11 @@ def probe(client: WebAPIClient) -> Fingerprint:
 
 
 def fingerprint_of(
-    message_rows: t.Sequence[JSON], filter_rows: t.Sequence[JSON], table_rows: t.Sequence[JSON]
+    message_rows: t.Sequence[JSON],
+    filter_rows: t.Sequence[JSON],
+    table_rows: t.Sequence[JSON],
+    profile_rows: t.Sequence[JSON] = (),
+    item_rows: t.Sequence[JSON] = (),
 ) -> Fingerprint:
     def versions(rows: t.Sequence[JSON]) -> dict[str, int | None]:
         numbers = [v for v in (_int_or_none(r.get("versionnumber")) for r in rows) if v is not None]
@@ -137,6 +179,8 @@ def fingerprint_of(
     return {
         "sdkmessages": versions(message_rows),
         "sdkmessagefilters": versions(filter_rows),
+        "mobileofflineprofiles": versions(profile_rows),
+        "mobileofflineprofileitems": versions(item_rows),
         "EntityDefinitions": _tables_digest(table_rows),
     }
 
@@ -261,4 +305,57 @@ def _table(row: JSON) -> Table:
         is_custom=bool(_bool_or_none(row.get("IsCustomEntity"))),
         is_available_offline=_bool_or_none(row.get("IsAvailableOffline")),
         display_name=_label(row.get("DisplayName")),
+        is_offline_in_mobile_client=_bool_or_none(row.get("IsOfflineInMobileClient")),
     )
+
+
+def profiles_from_rows(
+    profile_rows: t.Sequence[JSON], item_rows: t.Sequence[JSON]
+) -> list[OfflineProfile]:
+    """Profiles with their items (joined on ``_regardingobjectid_value``), sorted by name.
+
+    Items whose profile is not among the rows (e.g. a profile deleted between the two
+    requests) are left out; items without a table name are skipped.
+    """
+    items: dict[str, list[ProfileItem]] = {}
+    for row in item_rows:
+        table = row.get("selectedentitytypecode")
+        owner = row.get("_regardingobjectid_value")
+        if not isinstance(table, str) or not table or not isinstance(owner, str):
+            continue
+        dist = _int_or_none(row.get("recorddistributioncriteria"))
+        items.setdefault(owner.lower(), []).append(
+            ProfileItem(
+                table=table.lower(),
+                distribution=RECORD_DISTRIBUTION.get(dist) if dist is not None else None,
+                owned_by_me=_bool_or_none(row.get("recordsownedbyme")),
+                owned_by_my_team=_bool_or_none(row.get("recordsownedbymyteam")),
+                owned_by_my_business_unit=_bool_or_none(row.get("recordsownedbymybusinessunit")),
+                get_related_records=_bool_or_none(row.get("getrelatedentityrecords")),
+                can_be_followed=_bool_or_none(row.get("canbefollowed")),
+                sync_interval_minutes=_int_or_none(row.get("syncintervalinminutes")),
+                name=row.get("name") if isinstance(row.get("name"), str) else None,
+                id=row.get("mobileofflineprofileitemid"),
+                version=_int_or_none(row.get("versionnumber")),
+            )
+        )
+    profiles = []
+    for row in profile_rows:
+        name = row.get("name")
+        pid = row.get("mobileofflineprofileid")
+        if not isinstance(name, str) or not name:
+            raise ServerError(f"a mobileofflineprofile row has no name: {pid}")
+        mine = sorted(items.get(str(pid).lower(), ()), key=lambda i: i.table)
+        profiles.append(
+            OfflineProfile(
+                name=name,
+                items=tuple(mine),
+                description=row.get("description") or None,
+                is_validated=_bool_or_none(row.get("isvalidated")),
+                published_on=row.get("publishedon") or None,
+                id=pid,
+                version=_int_or_none(row.get("versionnumber")),
+            )
+        )
+    profiles.sort(key=lambda p: p.name.lower())
+    return profiles

@@ -2,7 +2,7 @@
 
 * ``offline``: never touch the network; answer from the cache or fail.
 * Within the TTL of the last confirmation: answer from the cache, no request.
-* After the TTL: probe (three small requests); unchanged -> confirm the cache; else harvest.
+* After the TTL: probe (five small requests); unchanged -> confirm the cache; else harvest.
 * ``force``: harvest.
 * The network fails and a harvest is cached: use it, with a warning giving its age.
 * A damaged cache: say so (warning) and rebuild it by harvesting.
@@ -43,6 +43,7 @@ class RefreshOutcome(t.NamedTuple):
     requests: int
     warnings: tuple[str, ...] = ()
     skipped_filters: int = 0
+    checked_at: float | None = None  # when the answer was last confirmed current (epoch s)
 
 
 def describe_age(seconds: float) -> str:
@@ -79,7 +80,10 @@ def refresh(
 ) -> RefreshOutcome:
     org = normalize_org_url(org)
     warnings: list[str] = []
+    # Only the small header is read to decide; the snapshot body (megabytes) is read at most
+    # once, and only on the paths that answer from the cache.
     cached = _read(store, org, warnings, offline=offline)
+    snapshot: Snapshot | None
 
     if offline:
         if cached is None:
@@ -93,10 +97,17 @@ def refresh(
                 f"the cached harvest of {org} is {describe_age(age)} old "
                 f"(harvested {cached.harvested_at}); --offline did not refresh it"
             )
-        return RefreshOutcome(org, cached.snapshot, "cached", 0, tuple(warnings))
+        # Damage is an error here: --offline cannot rebuild.
+        return RefreshOutcome(
+            org, cached.snapshot, "cached", 0, tuple(warnings), checked_at=cached.checked_at
+        )
 
     if not force and cached is not None and clock() - cached.checked_at < ttl:
-        return RefreshOutcome(org, cached.snapshot, "cached", 0, tuple(warnings))
+        snapshot = _body(store, cached, warnings)
+        if snapshot is not None:
+            return RefreshOutcome(
+                org, snapshot, "cached", 0, tuple(warnings), checked_at=cached.checked_at
+            )
 
     from metadata.harvest import harvest, probe
 
@@ -105,19 +116,34 @@ def refresh(
         latest = _read(store, org, warnings, offline=False)
         newer = latest is not None and (cached is None or latest.stored_at > cached.stored_at)
         if newer and latest is not None and clock() - latest.checked_at < ttl:
-            return RefreshOutcome(org, latest.snapshot, "cached", 0, tuple(warnings))
+            snapshot = _body(store, latest, warnings)
+            if snapshot is not None:
+                return RefreshOutcome(
+                    org, snapshot, "cached", 0, tuple(warnings), checked_at=latest.checked_at
+                )
+            latest = None
         cached = latest
         client = client_factory()
         try:
             if cached is not None and not force:
                 fingerprint = probe(client)
                 if fingerprint == cached.fingerprint:
-                    store.touch(org, now=clock())
-                    return RefreshOutcome(
-                        org, cached.snapshot, "unchanged", client.requests_sent, tuple(warnings)
-                    )
+                    snapshot = _body(store, cached, warnings)
+                    if snapshot is not None:
+                        now = clock()
+                        store.touch(org, now=now)
+                        return RefreshOutcome(
+                            org,
+                            snapshot,
+                            "unchanged",
+                            client.requests_sent,
+                            tuple(warnings),
+                            checked_at=now,
+                        )
+                    cached = None
             result = harvest(client, progress=progress)
-            store.put(org, result.snapshot, result.fingerprint, now=clock())
+            now = clock()
+            store.put(org, result.snapshot, result.fingerprint, now=now)
             return RefreshOutcome(
                 org,
                 result.snapshot,
@@ -125,9 +151,13 @@ def refresh(
                 client.requests_sent,
                 tuple(warnings),
                 result.skipped_filters,
+                checked_at=now,
             )
         except (TransportError, ServerError, ThrottledError) as exc:
             if cached is None:
+                raise
+            snapshot = _body(store, cached, warnings)
+            if snapshot is None:
                 raise
             age = harvest_age(cached.harvested_at, clock())
             warnings.append(
@@ -136,10 +166,28 @@ def refresh(
                 + (f" ({describe_age(age)} old)" if age is not None else "")
             )
             return RefreshOutcome(
-                org, cached.snapshot, "fallback", client.requests_sent, tuple(warnings)
+                org,
+                snapshot,
+                "fallback",
+                client.requests_sent,
+                tuple(warnings),
+                checked_at=cached.checked_at,
             )
         finally:
             client.close()
+
+
+def _body(store: Store, cached: CachedHarvest, warnings: list[str]) -> Snapshot | None:
+    """The cached snapshot, or None when its body is damaged (then recovered: the caller
+    harvests anew)."""
+    try:
+        return cached.snapshot
+    except CacheLocationError:
+        raise
+    except CacheError as exc:
+        warnings.append(f"{exc}; re-harvesting")
+        store.recover(cached.org)
+        return None
 
 
 def _read(store: Store, org: str, warnings: list[str], *, offline: bool) -> CachedHarvest | None:

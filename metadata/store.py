@@ -1,12 +1,23 @@
 """The store: harvested snapshots in a diskcache directory, one entry per normalized org URL.
 
 Layout: ``<cache dir>/harvests/`` is a diskcache Cache (SQLite in WAL mode plus value files),
-safe for several processes at once. Per org it holds ``harvest:<org>`` (the snapshot, its
-fingerprint and harvest time, written in one transaction, so a reader sees the old harvest or
-the new one, never half) and ``checked:<org>`` (when the harvest was last confirmed current,
-updated alone so a no-change refresh does not rewrite the snapshot). ``lock:<org>`` serializes
-harvests of one org across processes. A damaged cache raises CacheError; ``recover`` moves a
-damaged directory aside so the next harvest starts clean.
+safe for several processes at once. Per org it holds:
+
+* ``body:<org> <id>``: the snapshot (megabytes at 20,000 filters: a value file), written under
+  a key no earlier harvest used;
+* ``head:<org>``: a few hundred bytes naming the current body's ``<id>``, with the fingerprint
+  and harvest time, so refresh decisions never read the body;
+* ``checked:<org>``: when the harvest was last confirmed current (a probe updates it alone);
+* ``lock:<org>``: serializes harvests of one org across processes.
+
+A new harvest is complete at every instant, and so is the previous one until it is replaced:
+the new body is written first (a new key: diskcache touches no old file), then ``head`` is
+switched in one small transaction, and only after that commit are older bodies removed.
+(diskcache deletes a replaced value file when its *own* write finishes, which inside an
+enclosing ``transact()`` is before the enclosing commit: overwriting the one big entry in
+place could lose both harvests to a kill at that moment.) A damaged cache raises CacheError;
+``recover`` drops the org's entries, or moves a damaged directory aside, so the next harvest
+starts clean.
 """
 
 from __future__ import annotations
@@ -24,16 +35,55 @@ from metadata.model import Snapshot, Source
 if t.TYPE_CHECKING:
     import diskcache
 
-ENTRY_FORMAT = 1
+ENTRY_FORMAT = 2  # 1: the whole entry under harvest:<org> (still read, replaced on next put)
+LEGACY_FORMAT = 1
 LOCK_EXPIRE_SECONDS = 600  # a harvest killed mid-way frees its lock after this
 
 
-class CachedHarvest(t.NamedTuple):
-    snapshot: Snapshot
-    fingerprint: dict[str, t.Any]
-    harvested_at: str
-    stored_at: float  # epoch seconds when the harvest was written
-    checked_at: float  # epoch seconds when it was last confirmed current (probe or harvest)
+class CachedHarvest:
+    """A cached harvest: its header, read at once, and its snapshot, read (once) on first use
+    of ``snapshot``: deciding whether to refresh never pays for the body."""
+
+    __slots__ = (
+        "_snapshot",
+        "_store",
+        "checked_at",
+        "entry_id",
+        "fingerprint",
+        "harvested_at",
+        "org",
+        "stored_at",
+    )
+
+    def __init__(
+        self,
+        store: Store,
+        org: str,
+        entry_id: str | None,
+        fingerprint: dict[str, t.Any],
+        harvested_at: str,
+        stored_at: float,  # epoch seconds when the harvest was written
+        checked_at: float,  # epoch seconds when last confirmed current (probe or harvest)
+        snapshot: Snapshot | None = None,
+    ) -> None:
+        self._store = store
+        self.org = org
+        self.entry_id = entry_id  # None: a format-1 entry, read whole
+        self.fingerprint = fingerprint
+        self.harvested_at = harvested_at
+        self.stored_at = stored_at
+        self.checked_at = checked_at
+        self._snapshot = snapshot
+
+    @property
+    def snapshot(self) -> Snapshot:
+        """The harvested snapshot (read from the cache on first use; CacheError if damaged)."""
+        if self._snapshot is None:
+            self._snapshot = self._store._load_body(self)
+        return self._snapshot
+
+    def __repr__(self) -> str:
+        return f"<CachedHarvest {self.org} harvested {self.harvested_at}>"
 
 
 class Store:
@@ -117,44 +167,103 @@ class Store:
 
     # -- reading -----------------------------------------------------------------------------
     def get(self, org: str) -> CachedHarvest | None:
-        """The org's cached harvest, or None. Raises CacheError if it cannot be read."""
+        """The org's cached harvest, or None. Reads only its small header; the snapshot is
+        read on first use of ``.snapshot``. Raises CacheError if it cannot be read."""
         from metadata.orgurl import normalize_org_url
-        from metadata.snapshot import from_dict
 
         org = normalize_org_url(org)
         cache = self._open()
         try:
-            raw = cache.get("harvest:" + org)
-            checked = cache.get("checked:" + org)
+            head = cache.get(_HEAD + org)
+            checked = cache.get(_CHECKED + org)
+            legacy = None if head is not None else cache.get(_LEGACY + org)
         except sqlite3.DatabaseError as exc:
             raise self._corrupt(exc) from None
-        if raw is None:
+        except (OSError, UnicodeDecodeError) as exc:
+            raise self._damaged(org, exc) from None
+        if head is None and legacy is None:
             return None
         try:
-            entry = json.loads(raw)
+            if head is None:
+                return self._legacy(org, legacy, checked)
+            entry = json.loads(head)
             if entry.get("format") != ENTRY_FORMAT:
                 raise ValueError(f"unknown entry format {entry.get('format')!r}")
-            source = Source(kind="org", org=org, harvested_at=entry["harvested_at"])
-            snapshot = from_dict(entry["snapshot"], source=source)
             stored = float(entry["stored_at"])
             return CachedHarvest(
-                snapshot,
+                self,
+                org,
+                str(entry["id"]),
                 dict(entry["fingerprint"]),
                 str(entry["harvested_at"]),
                 stored,
-                float(checked) if isinstance(checked, (int, float)) else stored,
+                _checked_at(checked, stored),
             )
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise CacheError(
-                f"the cached harvest of {org} in {self.path} is damaged ({exc}); "
-                f"`msgavail harvest --org {org}` rebuilds it"
-            ) from None
+            raise self._damaged(org, exc) from None
+
+    def _load_body(self, head: CachedHarvest) -> Snapshot:
+        """Read and parse the snapshot ``head`` names. A concurrent harvest may replace it
+        between the two reads; then the new head is followed (its fields update ``head``)."""
+        from metadata.snapshot import from_dict
+
+        cache = self._open()
+        for _ in range(5):
+            if head.entry_id is None:  # legacy entry, or its body vanished with it
+                raise self._damaged(head.org, ValueError("its snapshot is missing"))
+            try:
+                raw = cache.get(_body_key(head.org, head.entry_id))
+            except sqlite3.DatabaseError as exc:
+                raise self._corrupt(exc) from None
+            except (OSError, UnicodeDecodeError) as exc:
+                raise self._damaged(head.org, exc) from None
+            if raw is None:  # replaced since the head was read? follow the new head
+                latest = self.get(head.org)
+                if latest is None or latest.entry_id == head.entry_id:
+                    raise self._damaged(head.org, ValueError("its snapshot is missing"))
+                for name in ("entry_id", "fingerprint", "harvested_at", "stored_at", "checked_at"):
+                    setattr(head, name, getattr(latest, name))
+                continue
+            try:
+                source = Source(kind="org", org=head.org, harvested_at=head.harvested_at)
+                return from_dict(json.loads(raw), source=source)
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                raise self._damaged(head.org, exc) from None
+        raise CacheError(f"the cached harvest of {head.org} keeps changing; try again")
+
+    def _legacy(self, org: str, raw: t.Any, checked: t.Any) -> CachedHarvest:
+        """A format-1 entry (the whole harvest under one key), from before format 2."""
+        from metadata.snapshot import from_dict
+
+        entry = json.loads(raw)
+        if entry.get("format") != LEGACY_FORMAT:
+            raise ValueError(f"unknown entry format {entry.get('format')!r}")
+        source = Source(kind="org", org=org, harvested_at=entry["harvested_at"])
+        stored = float(entry["stored_at"])
+        return CachedHarvest(
+            self,
+            org,
+            None,
+            dict(entry["fingerprint"]),
+            str(entry["harvested_at"]),
+            stored,
+            _checked_at(checked, stored),
+            from_dict(entry["snapshot"], source=source),
+        )
+
+    def _damaged(self, org: str, exc: BaseException) -> CacheError:
+        text = str(exc) or type(exc).__name__
+        return CacheError(
+            f"the cached harvest of {org} in {self.path} is damaged ({text}); "
+            f"`msgavail harvest --org {org}` rebuilds it"
+        )
 
     def cached_snapshot(self, org: str) -> Snapshot:
         """The org's cached snapshot; DataUnavailableError when it was never harvested."""
         opened_here = self._cache is None
         try:
             cached = self.get(org)
+            snapshot = cached.snapshot if cached is not None else None
         finally:
             if opened_here:  # a one-shot read (check/lint --org): do not keep SQLite open
                 self.close()
@@ -165,7 +274,8 @@ class Store:
             raise DataUnavailableError(
                 f"no cached harvest for {norm}: run `msgavail harvest --org {norm}` first"
             )
-        return cached.snapshot
+        assert snapshot is not None
+        return snapshot
 
     # -- writing -----------------------------------------------------------------------------
     def put(
@@ -176,30 +286,57 @@ class Store:
         *,
         now: float | None = None,
     ) -> None:
-        """Store a harvest (one transaction: readers see the old entry or the new one)."""
+        """Store a harvest so that, at every instant, the old harvest or the new one is
+        complete (see the module docstring). Call it holding ``lock(org)``, as refresh does."""
         from metadata.orgurl import normalize_org_url
         from metadata.snapshot import to_dict
 
         org = normalize_org_url(org)
         when = time.time() if now is None else now
-        entry = {
-            "format": ENTRY_FORMAT,
-            "org": org,
-            "harvested_at": snapshot.source.harvested_at,
-            "stored_at": when,
-            "fingerprint": dict(fingerprint),
-            "snapshot": to_dict(snapshot),
-        }
-        text = json.dumps(entry, separators=(",", ":"), ensure_ascii=False)
+        entry_id = f"{time.time_ns():020d}-{os.urandom(4).hex()}"  # sortable, never reused
+        body = json.dumps(to_dict(snapshot), separators=(",", ":"), ensure_ascii=False)
+        head = json.dumps(
+            {
+                "format": ENTRY_FORMAT,
+                "org": org,
+                "id": entry_id,
+                "harvested_at": snapshot.source.harvested_at,
+                "stored_at": when,
+                "fingerprint": dict(fingerprint),
+            },
+            separators=(",", ":"),
+        )
+        # Small enough for diskcache to keep inside SQLite: replacing it removes no file.
+        assert len(head) < 16_384, "the head must stay an inline value"
         cache = self._open()
         try:
-            with cache.transact():
-                cache.set("harvest:" + org, text)
-                cache.set("checked:" + org, when)
+            cache.set(_body_key(org, entry_id), body)  # its own commit; no old file touched
+            with cache.transact():  # the switch: old harvest until here, new one after
+                cache.set(_HEAD + org, head)
+                cache.set(_CHECKED + org, when)
+            self._sweep(org)  # only now may older bodies go
         except sqlite3.DatabaseError as exc:
             raise self._corrupt(exc) from None
         except OSError as exc:
             raise CacheError(f"cannot write to the cache {self.path}: {exc}") from None
+
+    def _sweep(self, org: str, *, everything: bool = False) -> None:
+        """Remove the org's bodies older than the one its head names (all with
+        ``everything``), and a format-1 entry. A body newer than the head may belong to a
+        harvest about to switch, so it stays."""
+        cache = self._open()
+        current = None
+        if not everything:
+            head = self.get(org)
+            if head is None or head.entry_id is None:
+                return
+            current = head.entry_id
+        prefix = _body_key(org, "")
+        for key in list(cache.iterkeys()):
+            old = isinstance(key, str) and key.startswith(prefix)
+            if old and (current is None or key[len(prefix) :] < current):
+                cache.delete(key)
+        cache.delete(_LEGACY + org)
 
     def touch(self, org: str, *, now: float | None = None) -> None:
         """Record that the cached harvest was confirmed current (by a probe)."""
@@ -207,18 +344,20 @@ class Store:
 
         cache = self._open()
         try:
-            cache.set("checked:" + normalize_org_url(org), time.time() if now is None else now)
+            cache.set(_CHECKED + normalize_org_url(org), time.time() if now is None else now)
         except sqlite3.DatabaseError as exc:
             raise self._corrupt(exc) from None
 
     def delete(self, org: str) -> None:
+        """Forget the org's harvest (every entry of it, damaged ones included)."""
         from metadata.orgurl import normalize_org_url
 
         org = normalize_org_url(org)
         cache = self._open()
         with cache.transact():
-            cache.delete("harvest:" + org)
-            cache.delete("checked:" + org)
+            cache.delete(_HEAD + org)
+            cache.delete(_CHECKED + org)
+        self._sweep(org, everything=True)
 
     def lock(self, org: str, *, poll: float = 0.05) -> t.ContextManager[None]:
         """Serializes harvests of one org across processes.
@@ -246,6 +385,21 @@ class Store:
             pass
         except OSError as exc:
             raise self._unusable(exc) from None
+
+
+_HEAD = "head:"
+_CHECKED = "checked:"
+_LEGACY = "harvest:"  # format 1
+
+
+def _body_key(org: str, entry_id: str) -> str:
+    return f"body:{org} {entry_id}"  # a space never occurs in a normalized org URL
+
+
+def _checked_at(checked: t.Any, stored: float) -> float:
+    if isinstance(checked, (int, float)) and not isinstance(checked, bool):
+        return max(float(checked), stored)
+    return stored
 
 
 class _HarvestLock:

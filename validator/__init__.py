@@ -28,6 +28,7 @@ from metadata.errors import (
     UnknownNameError,
     UnknownProfileError,
     UnknownTableError,
+    UnlistedMessageError,
     WebAPIError,
 )
 from metadata.model import Availability, Mode, OfflineProfile, ProfileItem, Snapshot, Source
@@ -60,6 +61,7 @@ __all__ = [
     "UnknownNameError",
     "UnknownProfileError",
     "UnknownTableError",
+    "UnlistedMessageError",
     "Verdict",
     "WebAPIError",
     "__version__",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import typing as t
 
-from metadata.errors import UnknownMessageError, UnknownTableError
+from metadata.errors import UnknownMessageError, UnknownTableError, UnlistedMessageError
 from metadata.model import Snapshot
 
 # Words people use for tables whose logical names differ. An alias only applies when its target
@@ -96,11 +96,19 @@ class NameResolver:
         # Data that carries custom-table rules (the published default) knows it lists no custom
         # tables, so a custom-looking name there is a custom table, not a typo.
         self._presume_custom = bool(snapshot.custom_rules)
+        # The published table is a 2017-2018 list: a real message missing from it is not a typo.
+        self._published = snapshot.source.kind == "published"
 
     def message(self, name: str) -> str:
         """The canonical name for ``name``; raises UnknownMessageError with suggestions."""
         found = self.lookup_message(name)
         if found is None:
+            if self._published:
+                from validator.known_messages import dataverse_message
+
+                real = dataverse_message(name)
+                if real is not None:
+                    raise UnlistedMessageError(name, real)
             raise UnknownMessageError(name, _suggest(name, self._messages.values()))
         return found
 

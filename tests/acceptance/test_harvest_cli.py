@@ -124,7 +124,7 @@ def test_ttl_no_request_then_only_the_probe(emulator, cache_dir, token_env, caps
     r = run_cli(["harvest", "--org", emulator.url, "--ttl", "0s", "--format", "json"], capsys)
     assert r.exit_code == 0
     assert json.loads(r.stdout)["action"] == "unchanged"
-    assert emulator.count() == 3
+    assert emulator.count() == 5
     assert all("$top=1" in q.query or q.path == "EntityDefinitions" for q in emulator.requests())
 
 
@@ -315,3 +315,59 @@ def test_malformed_token_is_refused_before_any_request_and_never_echoed(
     assert len(r.stderr.splitlines()) == 1 and "internal error" not in r.stderr
     assert EMULATOR_TOKEN not in r.stdout + r.stderr and "Smuggled" not in r.stderr
     assert emulator.count() == 0
+
+
+def _value_files(root):
+    return [
+        os.path.join(d, n) for d, _, names in os.walk(root) for n in names if n.endswith(".val")
+    ]
+
+
+def test_garbled_value_file_is_reported_then_harvest_recovers_it(
+    start_emulator, cache_dir, token_env, capsys
+):
+    emu = start_emulator(seed="big:1500")  # the harvest lives in a diskcache value file
+    assert run_cli(["harvest", "--org", emu.url], capsys).exit_code == 0
+    (value_file,) = _value_files(cache_dir)
+    with open(value_file, "r+b") as fh:
+        fh.seek(1000)
+        fh.write(b"\xff\x00garbled\x00\xfe" * 20)
+    check = ["check", "gen_Message0001", "gen_table00002", "--org", emu.url]
+    r = run_cli(check, capsys)
+    assert r.exit_code == 2 and len(r.stderr.splitlines()) == 1
+    assert r.stderr.startswith(f"msgavail: error: the cached harvest of {emu.url} in ")
+    assert (
+        "is damaged (" in r.stderr and f"`msgavail harvest --org {emu.url}` rebuilds it" in r.stderr
+    )
+    # Within the TTL too: harvest notices the damage, says so, and rebuilds (no rm -rf needed).
+    r = run_cli(["harvest", "--org", emu.url], capsys)
+    assert r.exit_code == 0, r.stderr
+    assert "is damaged" in r.stderr and "re-harvesting" in r.stderr
+    assert r.stdout.startswith(f"harvested {emu.url}: 60 messages, 1500 filters")
+    assert run_cli(check, capsys).exit_code in (0, 1)
+    assert len(_value_files(cache_dir)) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "action", "reads"),
+    [
+        ([], "cached", 1),  # within the TTL: answer from the cache
+        (["--ttl", "0"], "unchanged", 1),  # probe says unchanged: the cached snapshot answers
+        (["--force"], "harvested", 0),  # a new harvest never needs the old body
+    ],
+)
+def test_every_harvest_path_reads_the_cached_snapshot_at_most_once(
+    args, action, reads, emulator, cache_dir, token_env, capsys, monkeypatch
+):
+    import metadata.snapshot
+
+    assert run_cli(["harvest", "--org", emulator.url], capsys).exit_code == 0
+    parsed = []
+    real = metadata.snapshot.from_dict
+    monkeypatch.setattr(
+        metadata.snapshot, "from_dict", lambda *a, **k: parsed.append(1) or real(*a, **k)
+    )
+    r = run_cli(["harvest", "--org", emulator.url, "--format", "json", *args], capsys)
+    assert r.exit_code == 0, r.stderr
+    assert json.loads(r.stdout)["action"] == action
+    assert len(parsed) == reads

@@ -35,8 +35,14 @@ def test_harvest_builds_the_orgs_snapshot(emulator):
         True,
         "Region",
     )
-    assert result.requests == 3 and result.skipped_filters == 0
-    assert [s for s, _ in progress] == ["sdkmessages", "sdkmessagefilters", "EntityDefinitions"]
+    assert result.requests == 5 and result.skipped_filters == 0
+    assert [s for s, _ in progress] == [
+        "sdkmessages",
+        "sdkmessagefilters",
+        "EntityDefinitions",
+        "mobileofflineprofiles",
+        "mobileofflineprofileitems",
+    ]
     # filters are asked for with the expanded message name, without FetchXML
     (req,) = emulator.requests("sdkmessagefilters")
     assert "$expand=sdkmessageid(%24select%3Dname)" in req.query or "sdkmessageid(" in req.query
@@ -49,7 +55,7 @@ def test_probe_matches_a_fresh_harvest_and_sees_changes(emulator):
         assert probe(client) == fingerprint
         emulator.reset_log()
         assert probe(client) == fingerprint
-        assert emulator.count() == 3
+        assert emulator.count() == 5
         row = emulator.store.find("sdkmessagefilters", "primaryobjecttypecode", "site")
         emulator.store.update("sdkmessagefilters", row["sdkmessagefilterid"], {"availability": 2})
         assert probe(client) != fingerprint
@@ -81,3 +87,63 @@ def test_big_org_pages(start_emulator):
         result = harvest(client)
     assert len(result.snapshot.filters) == 1200
     assert emu.count("sdkmessagefilters") == 3
+    # an org without mobile offline profiles is normal: known to have none, one request each
+    assert result.snapshot.has_profile_data and result.snapshot.profiles == ()
+    assert emu.count("mobileofflineprofiles") == emu.count("mobileofflineprofileitems") == 1
+
+
+def test_harvest_reads_the_mobile_offline_profiles(emulator):
+    with client_for(emulator) as client:
+        snap = harvest(client).snapshot
+    assert [p.name for p in snap.profiles] == ["Field Technician", "Sales Rep"]
+    field = snap.profile("field technician")
+    assert field.tables == ("account", "contact", "contoso_inspection", "task")
+    contact = field.item("contact")
+    assert (contact.distribution, contact.owned_by_me, contact.get_related_records) == (
+        "custom",
+        True,
+        True,
+    )
+    assert snap.profile("Sales Rep").item("incident").sync_interval_minutes == 60
+    assert snap.table("contoso_region").is_offline_in_mobile_client is False
+    assert snap.table("account").is_offline_in_mobile_client is True
+    (req,) = emulator.requests("mobileofflineprofileitems")
+    assert "selectedentitytypecode" in req.query and "fetchXml" not in req.query
+
+
+def test_profile_tables_page_like_the_sdk_tables(start_emulator):
+    emu = start_emulator(max_page_size=4)
+    with client_for(emu) as client:
+        snap = harvest(client).snapshot
+    assert emu.count("mobileofflineprofileitems") == 3  # 9 items, 4 per page
+    assert sum(len(p.items) for p in snap.profiles) == 9
+
+
+def test_probe_notices_a_profile_published_or_changed_after_the_harvest(emulator):
+    from fixtures.emulator.seed import offline_profile, profile_item
+
+    with client_for(emulator) as client:
+        fingerprint = harvest(client).fingerprint
+        emulator.store.insert("mobileofflineprofiles", offline_profile("Inspectors"))
+        assert probe(client) != fingerprint
+        fingerprint = harvest(client).fingerprint
+        emulator.store.insert("mobileofflineprofileitems", profile_item("Inspectors", "account"))
+        assert probe(client) != fingerprint
+        fingerprint = harvest(client).fingerprint
+        row = emulator.store.find("mobileofflineprofiles", "name", "Sales Rep")
+        emulator.store.update(
+            "mobileofflineprofiles", row["mobileofflineprofileid"], {"publishedon": "2026-02-02"}
+        )
+        assert probe(client) != fingerprint
+        fingerprint = harvest(client).fingerprint
+        item = emulator.store.find("mobileofflineprofileitems", "selectedentitytypecode", "task")
+        emulator.store.delete("mobileofflineprofileitems", item["mobileofflineprofileitemid"])
+        assert probe(client) != fingerprint
+        fingerprint = harvest(client).fingerprint
+        table = emulator.store.find("EntityDefinitions", "LogicalName", "task")
+        emulator.store.update(
+            "EntityDefinitions",
+            table["MetadataId"],
+            {"IsOfflineInMobileClient": {**table["IsOfflineInMobileClient"], "Value": False}},
+        )
+        assert probe(client) != fingerprint

@@ -36,7 +36,7 @@ def factory(emu, token=EMULATOR_TOKEN):
 def test_ttl_then_probe_then_harvest_on_change(emulator, store):
     clock = Clock()
     first = refresh(emulator.url, store=store, client_factory=factory(emulator), clock=clock)
-    assert first.action == "harvested" and first.requests == 3
+    assert first.action == "harvested" and first.requests == 5
     emulator.reset_log()
 
     clock.now += DAY - 60
@@ -46,11 +46,13 @@ def test_ttl_then_probe_then_harvest_on_change(emulator, store):
 
     clock.now += 120  # past the TTL, nothing changed: only the probe
     probed = refresh(emulator.url, store=store, client_factory=factory(emulator), clock=clock)
-    assert probed.action == "unchanged" and emulator.count() == 3
+    assert probed.action == "unchanged" and emulator.count() == 5
     assert {r.path for r in emulator.requests()} == {
         "sdkmessages",
         "sdkmessagefilters",
         "EntityDefinitions",
+        "mobileofflineprofiles",
+        "mobileofflineprofileitems",
     }
     emulator.reset_log()
     clock.now += 60  # the probe confirmed the cache: the TTL starts again
@@ -63,7 +65,7 @@ def test_ttl_then_probe_then_harvest_on_change(emulator, store):
     emulator.store.update("sdkmessages", row["sdkmessageid"], {"availability": 2})
     clock.now += DAY + 1
     changed = refresh(emulator.url, store=store, client_factory=factory(emulator), clock=clock)
-    assert changed.action == "harvested" and changed.requests == 6
+    assert changed.action == "harvested" and changed.requests == 10
     assert changed.snapshot.message("Merge").availability.label == "All"
     assert store.cached_snapshot(emulator.url).message("Merge").availability.label == "All"
 
@@ -110,7 +112,7 @@ def test_authentication_failure_is_not_hidden_by_the_cache(emulator, store):
 
 def test_damaged_cache_is_rebuilt_by_harvesting(emulator, store):
     refresh(emulator.url, store=store, client_factory=factory(emulator))
-    store._open().set("harvest:" + emulator.url, "{not json")
+    store._open().set("head:" + emulator.url, "{not json")
     out = refresh(emulator.url, store=store, client_factory=factory(emulator))
     assert out.action == "harvested" and "damaged" in out.warnings[0]
     assert store.get(emulator.url) is not None

@@ -31,42 +31,55 @@ if t.TYPE_CHECKING:
 F = t.TypeVar("F", bound=t.Callable[..., t.Any])
 
 
-def _open(
-    name: str, data_dir: str | None, org: str | None = None, *, create: bool = True
-) -> Journal:
-    import os
+def _path(name: str, data_dir: str | None) -> str:
+    from validator.executor.journal import journal_dir
 
-    from metadata.errors import DataUnavailableError
-    from validator.executor.journal import Journal, journal_dir
-
-    path = journal_dir(name, data_dir)
-    if not create and not os.path.isdir(path):
-        raise DataUnavailableError(
-            f"no journal {name} in {os.path.dirname(path)}: nothing was queued for it"
-        )
-    journal = Journal.open(path)
-    journal.remember_org(org)
-    return journal
+    return journal_dir(name, data_dir)
 
 
 def _exists(name: str, data_dir: str | None) -> bool:
     import os
 
-    from validator.executor.journal import journal_dir
+    return os.path.isdir(_path(name, data_dir))
 
-    return os.path.isdir(journal_dir(name, data_dir))
+
+def _open(
+    name: str,
+    data_dir: str | None,
+    org: str | None = None,
+    *,
+    create: bool = True,
+    selector: str | None = None,
+) -> Journal:
+    """The journal ``name``; a missing one is created only when ``create`` (a damaged one is
+    refused by Journal.open, never re-created)."""
+    import os
+
+    from metadata.errors import DataUnavailableError
+    from validator.executor.journal import Journal
+
+    path = _path(name, data_dir)
+    if not create and not os.path.isdir(path):
+        raise DataUnavailableError(
+            f"no journal {name} in {os.path.dirname(path)}: nothing was queued for it"
+        )
+    journal = Journal.open(path)
+    try:
+        journal.selector = f" --journal {name}" if selector is None else selector
+        # Every command checks the pages (SQLite's quick check) and the counter first.
+        for repaired in journal.verify(entries=False):
+            click.echo(f"msgavail: warning: {repaired}", err=True)
+        journal.remember_org(org)
+    except BaseException:
+        journal.close()
+        raise
+    return journal
 
 
 def _name_for(org: str | None, snapshot: str | None, journal_name: str | None) -> str:
-    from validator.executor.journal import journal_name as name_of
+    from validator.executor.queue import name_for
 
-    if journal_name:
-        return journal_name
-    if org is None and snapshot is not None:
-        from metadata import snapshot as snapshot_file
-
-        org = snapshot_file.read(snapshot).source.org
-    return name_of(org)
+    return name_for(org, snapshot, journal_name)
 
 
 def _short(op: Op) -> str:
@@ -138,6 +151,7 @@ def run(
     skip = {f.operation: f"{f.code} {f.message}" for f in errors}
     target_org = org or engine.source.org
     with _open(journal_name(target_org), data_dir, target_org) as journal:
+        journal.verify()  # no appending to a journal with damaged entries (exit 2)
         result = queue_operations(journal, engine, outcome.operations, skip)
         if fmt == "json":
             doc = _run_json(journal, result.queued, result.skipped, outcome.findings)
@@ -149,7 +163,7 @@ def run(
         if result.skipped:
             click.echo(f"skipped {len(result.skipped)} operation(s):")
             for s in result.skipped:
-                click.echo(f"  {plan}:{s.line}:{s.column}: operation {s.operation}: {s.reason}")
+                click.echo(f"  {plan}:{s.line}:{s.column}: operation {s.operation + 1}: {s.reason}")
         if result.queued:
             first, last = result.queued[0]["seq"], result.queued[-1]["seq"]
             click.echo(
@@ -286,11 +300,11 @@ def queue(
     org: str | None,
     snapshot: str | None,
 ) -> int:
-    """Inspect, retry or drop queued operations.
+    """Inspect, retry, drop, export or repair queued operations.
 
     Without a subcommand, lists the operations not yet applied: pending, in flight (a sync
     was interrupted) and parked (the server refused them; see the error, fix the cause, then
-    `queue retry`).
+    `queue retry`). A damaged journal lists what it can still read and exits 2.
     """
     if ctx.invoked_subcommand is not None:
         return EXIT_OK
@@ -303,11 +317,9 @@ def queue(
             click.echo(f"nothing queued (no journal {name} yet)")
         return EXIT_OK
     with _journal_for(journal_name, org, snapshot, data_dir) as journal:
-        ops = journal.ops()
-        counts: dict[str, int] = {}
-        for op in ops:
-            counts[op["state"]] = counts.get(op["state"], 0) + 1
-        shown = [op for op in ops if show_all or op["state"] not in ("done", "dropped")]
+        found = journal.scan()
+        counts = found.counts()
+        shown = [op for op in found.ops if show_all or op["state"] not in ("done", "dropped")]
         if fmt == "json":
             doc = {
                 "version": 1,
@@ -315,14 +327,18 @@ def queue(
                 "counts": counts,
                 "operations": [dict(op) for op in shown],
             }
+            if found.damaged:
+                doc["damaged"] = [d._asdict() for d in found.damaged]
             click.echo(json.dumps(doc, indent=2))
-            return EXIT_OK
-        summary = ", ".join(f"{n} {s}" for s, n in counts.items()) or "empty"
-        click.echo(f"journal {_journal_label(journal)}: {summary}")
-        if journal.org:
-            click.echo(f"org: {journal.org}")
-        for op in shown:
-            click.echo(_queue_line(op))
+        else:
+            summary = ", ".join(f"{n} {s}" for s, n in counts.items()) or "empty"
+            click.echo(f"journal {_journal_label(journal)}: {summary}")
+            if journal.org:
+                click.echo(f"org: {journal.org}")
+            for op in shown:
+                click.echo(_queue_line(op))
+        if found.damaged:
+            raise journal.damaged_error(found.damaged)
     return EXIT_OK
 
 
@@ -341,25 +357,6 @@ def _queue_line(op: Op) -> str:
     return line
 
 
-def _select(journal: Journal, seqs: tuple[int, ...], states: set[str]) -> list[Op]:
-    from metadata.errors import ConfigError
-
-    if not seqs:
-        return [op for op in journal.ops(states)]
-    chosen: list[Op] = []
-    for seq in seqs:
-        op = journal.get(seq)
-        if op is None:
-            raise ConfigError(f"no operation #{seq} in the journal")
-        if op["state"] not in states:
-            raise ConfigError(
-                f"operation #{seq} is {op['state']}; only {'/'.join(sorted(states))} ones can be"
-                " chosen here"
-            )
-        chosen.append(op)
-    return chosen
-
-
 @queue.command()
 @click.argument("seqs", nargs=-1, type=int, metavar="[SEQ]...")
 @queue_selection
@@ -371,13 +368,15 @@ def retry(
     snapshot: str | None,
 ) -> int:
     """Put parked operations (all of them, or SEQ...) back in line for the next sync."""
+    from validator.executor import queue as q
+
     with _journal_for(journal_name, org, snapshot, data_dir) as journal:
         journal.acquire_playback_lock()  # not while a sync is playing these operations
-        chosen = _select(journal, seqs, {"parked"})
+        chosen = q.choose(journal, "retry", seqs)
         if not chosen:
             click.echo("no parked operations")
             return EXIT_OK
-        journal.set_state(chosen, "pending")
+        q.retry(journal, chosen)
         for op in chosen:
             click.echo(f"pending   {_short(op)}")
         click.echo(f"{len(chosen)} operation(s) will be retried by the next `msgavail sync`")
@@ -400,9 +399,11 @@ def drop(
 
     Dropped operations stay in the journal, marked dropped (see `queue --all`).
     """
+    from validator.executor import queue as q
+
     with _journal_for(journal_name, org, snapshot, data_dir) as journal:
         journal.acquire_playback_lock()  # not while a sync is playing these operations
-        chosen = _select(journal, seqs, {"parked", "pending"} if seqs else {"parked"})
+        chosen = q.choose(journal, "drop", seqs)
         if not chosen:
             click.echo("nothing to drop")
             return EXIT_OK
@@ -413,7 +414,7 @@ def drop(
         ):
             click.echo("nothing dropped")
             return EXIT_FINDINGS
-        journal.set_state(chosen, "dropped")
+        q.drop(journal, chosen)
         click.echo(f"dropped {len(chosen)} operation(s)")
     return EXIT_OK
 
@@ -432,9 +433,11 @@ def prune(
 
     Pending, in-flight and parked operations are never pruned; sequence numbers are not reused.
     """
+    from validator.executor import queue as q
+
     with _journal_for(journal_name, org, snapshot, data_dir) as journal:
         journal.acquire_playback_lock()
-        finished = journal.ops({"done", "dropped"})
+        finished = q.choose(journal, "prune")
         if not finished:
             click.echo("nothing to prune")
             return EXIT_OK
@@ -445,6 +448,144 @@ def prune(
             return EXIT_FINDINGS
         click.echo(f"pruned {journal.forget(finished)} finished operation(s)")
     return EXIT_OK
+
+
+@queue.command(name="export")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    required=True,
+    help="The plan file to write (refused if it exists).",
+)
+@click.option("--all", "include_finished", is_flag=True, help="Also operations already applied.")
+@queue_selection
+@cache_dir_option()
+def export(
+    output: str,
+    include_finished: bool,
+    journal_name: str | None,
+    data_dir: str | None,
+    org: str | None,
+    snapshot: str | None,
+    cache_dir: str | None,
+) -> int:
+    """Save every readable operation still to be played back as a plan file.
+
+    Works on a damaged journal too: what can be read is saved, what cannot is named (exit 1).
+    `msgavail run FILE --offline` queues the plan again (creates keep their ids, so one the
+    server already has is recognised, not duplicated).
+    """
+    import os
+
+    from metadata.errors import ConfigError, DataUnavailableError
+    from metadata.fsutil import atomic_write_text
+    from validator.executor import queue as q
+
+    name = _name_for(org, snapshot, journal_name)
+    path = _path(name, data_dir)
+    if not os.path.isdir(path):
+        raise DataUnavailableError(f"no journal {name} in {os.path.dirname(path)}")
+    if os.path.exists(output):
+        raise ConfigError(f"{output} exists; export writes a new file (choose another name)")
+    result = q.export_plan(path, _export_engine(snapshot, org, cache_dir, path))
+    atomic_write_text(output, json.dumps(result.plan, indent=2) + "\n")
+    click.echo(
+        f"exported {result.exported} operation(s) from journal {name} to {output}"
+        + (f" ({result.skipped} done or dropped left out)" if result.skipped else "")
+    )
+    if result.damaged:
+        click.echo(
+            f"msgavail: warning: {len(result.damaged)} entr(y/ies) could not be read and are "
+            "not in the export: " + ", ".join(d.text() for d in result.damaged[:10]),
+            err=True,
+        )
+        return EXIT_FINDINGS
+    return EXIT_OK
+
+
+def _export_engine(
+    snapshot: str | None, org: str | None, cache_dir: str | None, path: str
+) -> t.Any:
+    """The data source that names entity sets for binds: as given, else the journal's org's
+    cached harvest, else the published default."""
+    from metadata.errors import MsgavailError
+    from validator.api import load_engine
+    from validator.executor.journal import salvage
+
+    if snapshot is None and org is None:
+        try:
+            org = salvage(path).org
+        except Exception:  # an unreadable org entry: fall back to the default
+            org = None
+    try:
+        return load_engine(snapshot=snapshot, org=org, cache_dir=cache_dir)
+    except MsgavailError:
+        return load_engine()
+
+
+@queue.command()
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@queue_selection
+def repair(
+    yes: bool,
+    journal_name: str | None,
+    data_dir: str | None,
+    org: str | None,
+    snapshot: str | None,
+) -> int:
+    """Move a damaged journal aside and keep every readable operation in a new one.
+
+    Operations keep their sequence numbers and states, and local records are kept; the
+    damaged copy stays beside it (NAME.damaged-TIME) and the operations that could not be
+    read are named (exit 1 when there are any).
+    """
+    import os
+
+    from metadata.errors import DataUnavailableError
+    from validator.executor import queue as q
+
+    name = _name_for(org, snapshot, journal_name)
+    path = _path(name, data_dir)
+    if not os.path.isdir(path):
+        raise DataUnavailableError(f"no journal {name} in {os.path.dirname(path)}")
+    if not yes and not click.confirm(
+        f"Move journal {name} aside and rebuild it from what is readable?", default=False
+    ):
+        click.echo("nothing changed")
+        return EXIT_FINDINGS
+    with q.playback_lock(path):
+        result = q.repair(path)
+    click.echo(f"moved the damaged journal to {result.moved_to}")
+    if not result.readable:
+        click.echo(
+            f"msgavail: warning: journal {name} had no readable database: nothing could be "
+            "kept (restore its cache.db from a backup into a journal directory to recover)",
+            err=True,
+        )
+        return EXIT_FINDINGS
+    click.echo(
+        f"journal {name} now holds {result.kept} operation(s) and {result.records} local "
+        f"record(s); the next operation is #{result.counter + 1}"
+    )
+    status = EXIT_OK
+    if result.damaged:
+        click.echo(
+            f"msgavail: warning: {len(result.damaged)} entr(y/ies) could not be read: "
+            + ", ".join(d.text() for d in result.damaged[:10])
+            + f" (still in {result.moved_to})",
+            err=True,
+        )
+        status = EXIT_FINDINGS
+    if result.missing:
+        spans = ", ".join(f"#{a}" if a == b else f"#{a}-#{b}" for a, b in result.missing[:10])
+        click.echo(
+            f"msgavail: warning: operations {spans} are not in the journal: pruned earlier, "
+            f"or lost with the damaged pages (see {result.moved_to})",
+            err=True,
+        )
+        status = EXIT_FINDINGS
+    return status
 
 
 # -- sync ----------------------------------------------------------------------------------
@@ -514,26 +655,25 @@ def sync(
 
 
 class _Bar:
-    """``syncing [####------] 40/100`` redrawn in place on stderr (a terminal only)."""
-
-    width = 30
+    """click's progress bar on stderr, started when playback knows how many operations
+    there are (click draws it only on a terminal)."""
 
     def __init__(self) -> None:
-        self.last = -1
-        self.drawn = False
+        self._bar: t.Any = None
+        self._done = 0
 
     def __call__(self, done: int, total: int) -> None:
-        filled = int(self.width * done / total) if total else self.width
-        if filled == self.last:
-            return
-        self.last = filled
-        bar = "#" * filled + "-" * (self.width - filled)
-        click.echo(f"\rsyncing [{bar}] {done}/{total}", nl=False, err=True)
-        self.drawn = True
+        import sys
+
+        if self._bar is None:
+            self._bar = click.progressbar(length=total, label="syncing", file=sys.stderr)
+            self._bar.__enter__()
+        self._bar.update(done - self._done)
+        self._done = done
 
     def close(self) -> None:
-        if self.drawn:
-            click.echo("", err=True)
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
 
 
 def _progress(fmt: str) -> _Bar | None:

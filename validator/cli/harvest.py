@@ -97,7 +97,8 @@ def harvest(
     progress: bool | None,
     fmt: t.Literal["text", "json"],
 ) -> int:
-    """Download an org's sdkmessages, sdkmessagefilters and EntityDefinitions into the cache.
+    """Download an org's sdkmessages, sdkmessagefilters, EntityDefinitions and mobile offline
+    profiles into the cache.
 
     Token: env DATAVERSE_TOKEN (a bearer token), else azure-identity's DefaultAzureCredential
     (install msgavail[azure]). Within --ttl of the last check no request is made; after it, a
@@ -141,7 +142,6 @@ def harvest(
         finally:
             if bar is not None:
                 bar.done()
-        cached = store.get(org) if outcome.action == "cached" else None
     for warning in outcome.warnings:
         click.echo(f"msgavail: warning: {warning}", err=True)
     if outcome.skipped_filters:
@@ -162,14 +162,17 @@ def harvest(
                     "messages": len(snap.messages),
                     "filters": len(snap.filters),
                     "tables": len(snap.tables),
+                    "profiles": [p.name for p in snap.profiles],
                     "warnings": list(outcome.warnings),
                 },
                 indent=2,
             )
         )
         return EXIT_OK
+    n = len(snap.profiles)
     counts = (
-        f"{len(snap.messages)} messages, {len(snap.filters)} filters, {len(snap.tables)} tables"
+        f"{len(snap.messages)} messages, {len(snap.filters)} filters, {len(snap.tables)} tables, "
+        f"{n} mobile offline profile{'' if n == 1 else 's'}"
     )
     if outcome.action == "harvested":
         click.echo(f"harvested {org}: {counts} ({outcome.requests} requests)")
@@ -183,7 +186,7 @@ def harvest(
     else:
         import time
 
-        checked = describe_age(time.time() - cached.checked_at) if cached else "?"
+        checked = describe_age(time.time() - outcome.checked_at) if outcome.checked_at else "?"
         click.echo(
             f"{org}: cached harvest of {snap.source.harvested_at} is current (checked "
             f"{checked} ago, TTL {format_duration(ttl)}); no request made; {counts}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import sys
 import typing as t
 
 import click
@@ -23,6 +24,7 @@ if t.TYPE_CHECKING:
 
     from metadata.locations import Location
 
+# The reporters' registry names the formats without importing any reporter (validator/reporters).
 FORMAT_NAMES = ("text", "json", "sarif", "github", "azure", "junit")
 
 
@@ -92,6 +94,20 @@ def repo_root(start: str) -> str:
     "for pre-commit hooks that pass every changed JSON/YAML/XML file.",
 )
 @click.option(
+    "--stdin-filename",
+    metavar="PATH",
+    help="With PATH `-`: the name of the plan read from standard input (its extension picks "
+    "the reader; findings, settings and per-file ignores use it).",
+)
+@click.option(
+    "--quiet", "-q", is_flag=True, help="Text format: only the findings, no summary or notices."
+)
+@click.option(
+    "--statistics",
+    is_flag=True,
+    help="Instead of the findings, how many there are of each code (text or json format).",
+)
+@click.option(
     "--print-schema",
     is_flag=True,
     help="Print the plan JSON Schema (for editors' $schema) and exit.",
@@ -109,6 +125,9 @@ def lint(
     output: str | None,
     show_source: bool,
     skip_non_plans: bool,
+    stdin_filename: str | None,
+    quiet: bool,
+    statistics: bool,
     print_schema: bool,
     snapshot: str | None,
     org: str | None,
@@ -116,23 +135,32 @@ def lint(
 ) -> int:
     """Lint planned operation batches: native JSON/YAML plans, OData $batch bodies (.batch,
     .http) and SOAP ExecuteMultiple requests (.xml). Directories (default: the current one)
-    are searched for those extensions, keeping files that look like plans. Settings come from
-    [tool.msgavail] in pyproject.toml; options override them.
+    are searched for those extensions, keeping files that look like plans; `-` reads one plan
+    from standard input. Settings come from [tool.msgavail] in pyproject.toml; options override
+    them.
 
     Exit status: 0 no findings at --fail-on level, 1 findings, 2 unreadable input or error.
     """
-    from metadata import __version__
-    from validator.api import load_engine
-    from validator.linter import Linter, load_config
-    from validator.reporters import REPORTERS, ReportContext, default_format
-
     if print_schema:
         from importlib import resources
 
         text = resources.files("validator").joinpath("schemas/plan.schema.json").read_text()
         click.echo(text, nl=False)
         return EXIT_OK
-    targets = list(paths) or ["."]
+    from metadata import __version__
+    from validator.api import load_engine
+    from validator.linter import Linter, LintResult, load_config
+    from validator.reporters import REPORTERS, ReportContext, default_format
+
+    if "-" in paths and len(paths) > 1:
+        raise click.UsageError("`-` (standard input) cannot be combined with other paths")
+    if stdin_filename is not None and paths != ("-",):
+        raise click.UsageError("--stdin-filename names the plan read from `-`; pass `-`")
+    fmt = fmt or default_format()
+    if statistics and fmt not in ("text", "json"):
+        raise click.UsageError("--statistics writes text or json; drop --format " + fmt)
+    stdin = paths == ("-",)
+    targets = [stdin_filename or "."] if stdin else (list(paths) or ["."])
     start = os.path.commonpath([os.path.abspath(p) for p in targets])
     config = load_config(start)
     config = config.replace(
@@ -144,30 +172,90 @@ def lint(
     source = click.get_current_context().get_parameter_source("max_metadata_age")
     if source is click.core.ParameterSource.COMMANDLINE:  # "off" is None: not "unset"
         config = dataclasses.replace(config, max_metadata_age=max_metadata_age)
+    if snapshot is None and org is None:  # options and env first, then the settings
+        snapshot, org = config.snapshot, config.org
     engine = load_engine(snapshot=snapshot, org=org, cache_dir=cache_dir)
-    result = Linter(engine, config).lint(targets, skip_non_plans=skip_non_plans)
+    linter = Linter(engine, config)
+    if stdin:
+        name = stdin_filename or "<stdin>"
+        data = _read_stdin()
+        from validator.readers import looks_like_plan_data
+
+        if skip_non_plans and stdin_filename and not looks_like_plan_data(data, name):
+            result = LintResult((), 0, 0, (), engine.source.describe())
+        else:
+            result = linter.lint_input(data, name)
+    else:
+        result = linter.lint(targets, skip_non_plans=skip_non_plans)
     for failure in result.failures:
         click.echo(f"msgavail: error: {failure}", err=True)
-    fmt = fmt or default_format()
+    if result.files == 0 and not result.failures and not quiet:
+        from validator.readers import KNOWN_EXTENSIONS
+
+        exts = ", ".join(f"*{e}" for e in KNOWN_EXTENSIONS)
+        click.echo(
+            f"msgavail: warning: no plan found in {', '.join(targets)} (searched for {exts} "
+            "files that look like plans)",
+            err=True,
+        )
     ctx = ReportContext(
         root=repo_root(os.getcwd()), mode=config.mode, version=__version__,
-        show_source=show_source,
+        show_source=show_source, quiet=quiet,
+        color=not output and fmt == "text" and should_color(sys.stdout),
     )  # fmt: skip
-    report = REPORTERS[fmt](result, ctx)
-    if output:
-        try:
-            with open(output, "w", encoding="utf-8") as fh:
-                fh.write(report)
-        except OSError as exc:
-            from metadata.errors import InputError
+    report: t.Callable[[t.Any, ReportContext, t.TextIO], None] = REPORTERS[fmt].write
+    if statistics:
+        from validator.reporters import statistics as stats
 
-            raise InputError(f"cannot write: {exc.strerror or exc}", path=output) from None
+        report = stats.write_json if fmt == "json" else stats.write
+    if output:
+        _write_file(output, lambda fh: report(result, ctx, fh))
     else:
-        click.echo(report, nl=False)
+        report(result, ctx, sys.stdout)
+        sys.stdout.flush()
     status = result.exit_status(config.fail_on)
     if exit_zero and status == 1:
         return EXIT_OK
     return status
+
+
+def _read_stdin() -> bytes:
+    buffer = getattr(sys.stdin, "buffer", None)
+    if buffer is not None:
+        data: bytes = buffer.read()
+        return data
+    return sys.stdin.read().encode("utf-8")
+
+
+def should_color(stream: t.TextIO, environ: t.Mapping[str, str] | None = None) -> bool:
+    """Colour only on a terminal, and never with NO_COLOR set (https://no-color.org)."""
+    env = os.environ if environ is None else environ
+    if env.get("NO_COLOR"):
+        return False
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _write_file(path: str, write: t.Callable[[t.TextIO], None]) -> None:
+    """Write the report beside ``path`` and move it into place: never a half-written report."""
+    import tempfile
+
+    from metadata.errors import InputError
+
+    directory = os.path.dirname(os.path.abspath(path))
+    tmp: str | None = None
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".msgavail-", suffix=".tmp", dir=directory)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            write(fh)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise InputError(f"cannot write: {exc.strerror or exc}", path=path) from None
+    finally:
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 @click.command()

@@ -1,7 +1,7 @@
 """The durable offline journal and the local store, in one diskcache directory per org.
 
-One ``diskcache.Cache`` holds three kinds of keys, so that a local write and its journal entry
-commit in one SQLite transaction (the outbox rule)::
+One diskcache ``Cache`` database holds three kinds of keys, so that a local write and its
+journal entry commit in one SQLite transaction (the outbox rule)::
 
     meta:seq                 the last sequence number handed out (monotonic, never reused)
     op:<seq, 16 digits>      one queued operation (JSON text), state pending/in-flight/done/...
@@ -11,8 +11,29 @@ Settings follow the measurements in docs/reference/offline-sync.md §4: no evict
 Cache culls silently), ``synchronous=FULL`` (WAL+NORMAL may roll back a commit on power loss),
 every value inline in SQLite (side files are written without fsync, and a missing one makes
 reads spin), and JSON text instead of pickles (a renamed class would poison the journal).
-Operations are never popped: playback reads, sends, then rewrites the state (peek/ack), and a
-rewritten key keeps its position, so the journal stays in sequence order.
+Operations are never popped: playback reads, sends, then rewrites the state (peek/ack).
+
+Why SQL beside diskcache. diskcache creates the database, owns its schema and settings and
+checks it (``Cache.check``), and every row we write is a row ``Cache.get`` reads (key, raw=1,
+mode raw, the value inline). But its API reads one key per statement and pages ``iterkeys``
+with a query that rescans the key index (quadratic at 100,000 operations), and ``set`` costs
+several statements per key; it documents no bulk read or write, and its SQL connection is not
+public. So the journal opens its own connection to the same database file (WAL, so readers and
+the writer do not block each other; ``synchronous=FULL`` set on it, as diskcache sets it on
+its own), reads operations with one ordered range query over the key index, and writes a whole
+plan, or a whole playback round, with ``executemany`` in one ``BEGIN IMMEDIATE`` transaction.
+diskcache's triggers keep its count and size consistent with those writes.
+
+Integrity (nothing is overwritten or forgotten silently):
+
+* a new journal is built in a temporary directory and renamed into place, so a journal
+  directory without its database, or with an empty one, was damaged: it is refused
+  (``JournalDamagedError``), never re-created empty;
+* operations are INSERTed, never replaced, and numbered after both the counter and the highest
+  sequence present: a counter that went back (or vanished) cannot make an append overwrite;
+* every entry read is validated (UTF-8, JSON, the shape of an operation, its key); damaged ones
+  are named, every readable one is kept, and SQLite's own errors (a garbled page) become the
+  same error with the ways out: ``msgavail queue export`` and ``msgavail queue repair``.
 """
 
 from __future__ import annotations
@@ -21,10 +42,12 @@ import contextlib
 import datetime as _dt
 import json
 import os
+import sqlite3
 import sys
+import time
 import typing as t
 
-from metadata.errors import JournalError, JournalLockedError
+from metadata.errors import JournalDamagedError, JournalError, JournalLockedError
 
 if t.TYPE_CHECKING:
     import diskcache
@@ -32,17 +55,34 @@ if t.TYPE_CHECKING:
 State = t.Literal["pending", "in-flight", "done", "parked", "dropped"]
 STATES: tuple[State, ...] = ("pending", "in-flight", "done", "parked", "dropped")
 SCHEMA_VERSION = 1
+DBNAME = "cache.db"  # diskcache.core.DBNAME, the database in a Cache directory
 
 _SEQ_KEY = "meta:seq"
 _ORG_KEY = "meta:org"
 _OP_PREFIX = "op:"
+_OP_END = "op;"  # the first key after every "op:..." key
 _REC_PREFIX = "rec:"
+_MODE_RAW = 1  # diskcache.core.MODE_RAW: the value is in the row itself
 _SETTINGS: dict[str, t.Any] = {
     "eviction_policy": "none",
     "sqlite_synchronous": 2,  # FULL
     "disk_min_file_size": 2**30,  # keep every value inline in SQLite
     "cull_limit": 0,
 }
+_PRAGMAS = frozenset({"cache_size", "mmap_size", "synchronous"})
+_INSERT = (
+    "INSERT INTO Cache(key, raw, store_time, expire_time, access_time, access_count, tag, size,"
+    " mode, filename, value) VALUES (?, 1, ?, NULL, ?, 0, NULL, 0, 1, NULL, ?)"
+)
+_UPSERT = (
+    _INSERT + " ON CONFLICT(key, raw) DO UPDATE SET value = excluded.value,"
+    " store_time = excluded.store_time, access_time = excluded.access_time"
+)
+_UPDATE = "UPDATE Cache SET value = ?, store_time = ?, access_time = ? WHERE key = ? AND raw = 1"
+_HOW_OUT = (
+    "`msgavail queue export{sel} -o FILE` saves every readable operation as a plan, "
+    "`msgavail queue repair{sel}` moves the damaged journal aside and keeps every readable one"
+)
 
 
 def _now() -> str:
@@ -57,20 +97,27 @@ def record_key(table: str, record_id: str) -> str:
     return f"{_REC_PREFIX}{table}:{record_id.lower()}"
 
 
+# One encoder for every entry: json.dumps with separators builds a new one per call (2x slower).
+# ASCII output (non-ASCII escaped): a stored byte >= 0x80 is damage, which the checks rely on.
+_dumps: t.Callable[[t.Any], str] = json.JSONEncoder(
+    separators=(",", ":"), check_circular=False, ensure_ascii=True
+).encode
+
+
 def _json_disk() -> type[diskcache.Disk]:
     import diskcache
 
     class JSONTextDisk(diskcache.Disk):  # type: ignore[misc]
         """Values as JSON text (stored inline as TEXT, readable with sqlite3), never pickles.
 
-        Integers stay SQLite integers: ``Cache.incr`` adds to the stored column directly.
+        Integers stay SQLite integers (the sequence counter).
         """
 
         def store(self, value: t.Any, read: bool, key: t.Any = diskcache.core.UNKNOWN) -> t.Any:
             if read:
                 raise TypeError("the journal stores JSON values, not files")
             if type(value) is not int:
-                value = json.dumps(value, separators=(",", ":"))
+                value = _dumps(value)
             return super().store(value, read, key=key)
 
         def fetch(self, mode: int, filename: str | None, value: t.Any, read: bool) -> t.Any:
@@ -117,31 +164,135 @@ class LocalRecord(t.TypedDict, total=False):
     seq: int  # the last queued operation that changed it
 
 
+class Damage(t.NamedTuple):
+    """One journal entry that cannot be read: its key, its sequence number if known, and why."""
+
+    key: str
+    seq: int | None
+    reason: str
+
+    def text(self) -> str:
+        return (
+            f"#{self.seq} ({self.reason})"
+            if self.seq is not None
+            else f"{self.key} ({self.reason})"
+        )
+
+
+class Scan(t.NamedTuple):
+    """What a lenient read of the journal found: the readable operations, the damaged ones."""
+
+    ops: list[Op]
+    damaged: list[Damage]
+
+    def counts(self) -> dict[str, int]:
+        return count_states(self.ops)
+
+
+def count_states(ops: t.Iterable[Op]) -> dict[str, int]:
+    """Operations per state, in the order of ``STATES`` (states with none left out)."""
+    found: dict[str, int] = {}
+    for op in ops:
+        found[op["state"]] = found.get(op["state"], 0) + 1
+    return {s: found[s] for s in STATES if s in found}
+
+
+def _decode_op(key: str, raw: t.Any) -> Op | Damage:
+    """An operation from its stored value, or why it is not one."""
+    try:
+        seq: int | None = int(key[len(_OP_PREFIX) :])
+    except ValueError:
+        seq = None
+    if isinstance(raw, str):
+        raw = raw.encode("utf-8", "surrogatepass")
+    if not isinstance(raw, bytes):
+        return Damage(key, seq, f"not JSON text but a stored {type(raw).__name__}")
+    try:
+        value = json.loads(raw)
+    except UnicodeDecodeError:
+        return Damage(key, seq, "not valid UTF-8")
+    except ValueError as exc:
+        return Damage(key, seq, f"not valid JSON: {exc}")
+    if not isinstance(value, dict):
+        return Damage(key, seq, "not an operation (a JSON object)")
+    if value.get("seq") != seq:
+        return Damage(key, seq, f"its stored sequence number is {value.get('seq')!r}")
+    if value.get("state") not in STATES:
+        return Damage(key, seq, f"unknown state {value.get('state')!r}")
+    if not isinstance(value.get("message"), str):
+        return Damage(key, seq, "no message")
+    return t.cast(Op, value)
+
+
 class Journal:
     """The journal and local store of one org. Open with :meth:`open`; close when done."""
 
-    def __init__(self, directory: str, cache: diskcache.Cache) -> None:
+    def __init__(self, directory: str, cache: diskcache.Cache, con: sqlite3.Connection) -> None:
         self.directory = directory
         self._cache = cache
+        self._con = con
+        self._depth = 0
         self._lock_fd: int | None = None
+        self.selector = ""  # how commands name this journal in advice (" --journal NAME")
 
     # -- life cycle --------------------------------------------------------------------------
     @classmethod
-    def open(cls, directory: str | os.PathLike[str], *, timeout: float = 60.0) -> Journal:
+    def open(
+        cls, directory: str | os.PathLike[str], *, create: bool = True, timeout: float = 60.0
+    ) -> Journal:
+        """Open the journal in ``directory``; a new one only when ``create`` and there is no
+        directory yet. A directory without its database is a damaged journal, never empty."""
         import diskcache
 
-        path = os.fspath(directory)
+        path = os.path.abspath(os.fspath(directory))
+        if not os.path.isdir(path):
+            if not create:
+                raise JournalError(f"no journal in {path}: nothing was queued for it")
+            _create(path, timeout)
+        db = os.path.join(path, DBNAME)
+        name = os.path.basename(path)
         try:
-            os.makedirs(path, exist_ok=True)
+            size = os.path.getsize(db)
+        except OSError:
+            size = -1
+        if size <= 0:
+            what = "its database is missing" if size < 0 else "its database is empty (0 bytes)"
+            raise JournalDamagedError(
+                f"the journal {name} ({path}) is damaged: {what}, so every operation it held "
+                f"is gone from it; it is left as it is (restore {db} from a backup, or move "
+                f"the directory aside to start a new journal)",
+                path=path,
+            )
+        try:
             cache = diskcache.Cache(path, disk=_json_disk(), timeout=timeout, **_SETTINGS)
         except (OSError, diskcache.Timeout) as exc:
             raise JournalError(f"cannot open the journal in {path}: {exc}") from exc
-        except Exception as exc:  # sqlite3.DatabaseError: a file that is not a journal
-            raise JournalError(f"cannot open the journal in {path}: {exc}") from exc
-        return cls(path, cache)
+        except sqlite3.DatabaseError as exc:
+            raise _damaged(path, str(exc)) from None
+        try:
+            con = sqlite3.connect(db, timeout=timeout, isolation_level=None)
+            con.text_factory = bytes  # decoded per entry: invalid UTF-8 is one damaged entry
+            # The pragmas diskcache applies to each of its connections (synchronous=FULL, its
+            # page cache and mmap sizes), from the settings it stored.
+            for key, value in con.execute(
+                "SELECT key, value FROM Settings WHERE key LIKE 'sqlite_%'"
+            ).fetchall():
+                pragma = key.decode()[len("sqlite_") :]
+                if pragma in _PRAGMAS and type(value) is int:
+                    con.execute(f"PRAGMA {pragma} = {value}")
+            con.execute("PRAGMA synchronous = FULL")
+        except sqlite3.DatabaseError as exc:
+            cache.close()
+            raise _damaged(path, str(exc)) from None
+        return cls(path, cache, con)
+
+    @property
+    def name(self) -> str:
+        return os.path.basename(self.directory)
 
     def close(self) -> None:
         self.release_playback_lock()
+        self._con.close()
         self._cache.close()
 
     def __enter__(self) -> Journal:
@@ -153,38 +304,114 @@ class Journal:
     @contextlib.contextmanager
     def transaction(self) -> t.Iterator[None]:
         """All writes inside commit together or not at all (BEGIN IMMEDIATE .. COMMIT)."""
-        import diskcache
-
-        try:
-            with self._cache.transact(retry=True):
+        if self._depth:
+            self._depth += 1
+            try:
                 yield
-        except diskcache.Timeout as exc:  # pragma: no cover - retry=True waits instead
-            raise JournalError(f"the journal in {self.directory} is busy") from exc
+            finally:
+                self._depth -= 1
+            return
+        with self._sql_errors():
+            self._begin()
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            self._depth = 0
+            with contextlib.suppress(sqlite3.Error):
+                self._con.execute("ROLLBACK")
+            raise
+        self._depth = 0
+        with self._sql_errors():
+            self._con.execute("COMMIT")
+
+    def _begin(self) -> None:
+        deadline = time.monotonic() + 120.0
+        while True:
+            try:
+                self._con.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
+
+    @contextlib.contextmanager
+    def _sql_errors(self) -> t.Iterator[None]:
+        try:
+            yield
+        except sqlite3.IntegrityError as exc:
+            raise JournalError(
+                f"the journal {self.name} refused a write that would replace an existing "
+                f"entry ({exc}); nothing was written"
+            ) from None
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+                raise JournalError(f"the journal in {self.directory} is busy") from None
+            raise _damaged(self.directory, str(exc), self.selector) from None
 
     def check(self) -> list[str]:
         """SQLite integrity check and diskcache consistency; the problems found, if any."""
         import warnings
 
-        with warnings.catch_warnings(record=True) as caught:
+        with self._sql_errors(), warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             found = self._cache.check(fix=False, retry=True)
         return [str(w.message) for w in [*found, *caught]]
 
+    def verify(self, *, entries: bool = True) -> list[str]:
+        """The checks before a write: SQLite's quick check, every entry readable (when
+        ``entries``), and the sequence counter against the highest sequence present (a
+        counter that went back is repaired: appends are numbered after both anyway).
+        Raises JournalDamagedError; returns what it repaired, for the user to hear of."""
+        with self._sql_errors():
+            rows = self._con.execute("PRAGMA quick_check").fetchall()
+        problems = [r[0].decode() if isinstance(r[0], bytes) else str(r[0]) for r in rows]
+        if problems != ["ok"]:
+            raise _damaged(self.directory, "; ".join(problems[:3]), self.selector)
+        if entries:
+            damaged = self._damaged_entries()
+            if damaged:
+                raise self.damaged_error(damaged)
+        counter, highest = self.last_seq(), self._highest_seq()
+        if highest > counter:
+            with self.transaction():
+                self._write_counter(highest)
+            return [
+                f"the sequence counter of journal {self.name} was {counter}, below the highest "
+                f"queued operation #{highest}; it was set to {highest} (nothing was overwritten)"
+            ]
+        return []
+
+    def _damaged_entries(self) -> list[Damage]:
+        """The operations that do not decode, found in SQL (SQLite's json_valid; and ASCII,
+        since entries are written with every non-ASCII character escaped, so a byte >= 0x80
+        is damage, e.g. invalid UTF-8) without building every operation in Python."""
+        self._con.create_function(
+            "msgavail_ascii", 1, lambda b: isinstance(b, bytes) and b.isascii(), deterministic=True
+        )
+        with self._sql_errors():
+            rows = self._con.execute(
+                "SELECT key, value FROM Cache WHERE key >= ? AND key < ? AND raw = 1 AND NOT"
+                " CASE WHEN json_valid(value) THEN json_type(value) = 'object'"
+                " AND msgavail_ascii(CAST(value AS BLOB)) ELSE 0 END",
+                (_OP_PREFIX, _OP_END),
+            ).fetchall()
+        found: list[Damage] = []
+        for raw_key, value in rows:
+            key = raw_key.decode("utf-8", "replace")
+            decoded = _decode_op(key, value)
+            if isinstance(decoded, Damage):
+                found.append(decoded)
+            elif not value.isascii():
+                found.append(Damage(key, decoded["seq"], "not ASCII JSON as written"))
+        return found
+
     # -- single playback process -------------------------------------------------------------
     def acquire_playback_lock(self) -> None:
         """An OS file lock: held by one sync at a time, released by the OS if it dies."""
-        if self._lock_fd is not None:
-            return
-        # Beside the cache directory, not in it (diskcache's check() flags unknown files).
-        fd = os.open(self.directory.rstrip(os.sep) + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            _lock_file(fd)
-        except OSError:
-            os.close(fd)
-            raise JournalLockedError(
-                f"another `msgavail sync` is playing back the journal in {self.directory}"
-            ) from None
-        self._lock_fd = fd
+        if self._lock_fd is None:
+            self._lock_fd = lock_playback(self.directory)
 
     def release_playback_lock(self) -> None:
         if self._lock_fd is not None:
@@ -193,42 +420,93 @@ class Journal:
 
     # -- writing -----------------------------------------------------------------------------
     def append(self, op: Op) -> Op:
-        """Give ``op`` the next sequence number and store it as pending (inside a transaction
-        the caller holds, together with its local write)."""
-        seq = int(self._cache.incr(_SEQ_KEY, 1, default=0, retry=True))
-        now = _now()
-        stored: Op = {
-            "seq": seq,
-            "schema_version": SCHEMA_VERSION,
-            "created_at": now,
-            "updated_at": now,
-            "state": "pending",
-            "attempts": 0,
-            "uncertain": False,
-            "last_error": None,
-            "note": None,
-            **op,
-        }
-        stored["seq"] = seq
-        self._cache.set(op_key(seq), stored, retry=True)
+        """Number ``op`` and store it as pending (see :meth:`append_many`)."""
+        return self.append_many([op])[0]
+
+    def append_many(self, ops: t.Sequence[Op]) -> list[Op]:
+        """Give each operation the next sequence number and store it as pending, in one
+        transaction (joined with the caller's, which holds the local writes). Numbers follow
+        both the counter and the highest sequence present; an existing entry is never
+        replaced."""
+        if not ops:
+            return []
+        with self.transaction():
+            seq = max(self.last_seq(), self._highest_seq())
+            now = _now()
+            stamp = time.time()
+            stored: list[Op] = []
+            rows = []
+            for op in ops:
+                seq += 1
+                entry: Op = {
+                    "seq": seq,
+                    "schema_version": SCHEMA_VERSION,
+                    "created_at": now,
+                    "updated_at": now,
+                    "state": "pending",
+                    "attempts": 0,
+                    "uncertain": False,
+                    "last_error": None,
+                    "note": None,
+                    **op,
+                }
+                entry["seq"] = seq
+                stored.append(entry)
+                rows.append((op_key(seq), stamp, stamp, _dumps(entry)))
+            with self._sql_errors():
+                self._con.executemany(_INSERT, rows)
+            self._write_counter(seq)
         return stored
+
+    def restore(self, ops: t.Sequence[Op], counter: int) -> None:
+        """Store operations as they were (their own sequence numbers and states), e.g. those
+        saved from a damaged journal; the counter is set to ``counter`` or beyond."""
+        stamp = time.time()
+        rows = [(op_key(op["seq"]), stamp, stamp, _dumps(op)) for op in ops]
+        with self.transaction():
+            with self._sql_errors():
+                self._con.executemany(_INSERT, rows)
+            self._write_counter(max(counter, self.last_seq(), self._highest_seq()))
+
+    def _write_counter(self, seq: int) -> None:
+        stamp = time.time()
+        with self._sql_errors():
+            self._con.execute(_UPSERT, (_SEQ_KEY, stamp, stamp, seq))
 
     def put(self, op: Op) -> None:
         """Rewrite a stored operation (its position in the journal does not change)."""
-        op["updated_at"] = _now()
-        self._cache.set(op_key(op["seq"]), op, retry=True)
+        self.put_many([op])
+
+    def put_many(self, ops: t.Iterable[Op]) -> None:
+        """Rewrite stored operations, all in one transaction."""
+        now, stamp = _now(), time.time()
+        rows = []
+        for op in ops:
+            op["updated_at"] = now
+            rows.append((_dumps(op), stamp, stamp, op_key(op["seq"])))
+        if not rows:
+            return
+        with self.transaction(), self._sql_errors():
+            cursor = self._con.executemany(_UPDATE, rows)
+            if cursor.rowcount != len(rows):
+                raise JournalError(
+                    f"the journal {self.name} lost an operation while it was being rewritten "
+                    f"({len(rows) - cursor.rowcount} of {len(rows)} not found); nothing written"
+                )
 
     def set_state(self, ops: t.Iterable[Op], state: State, **changes: t.Any) -> None:
-        with self.transaction():
-            for op in ops:
-                op["state"] = state
-                op.update(changes)  # type: ignore[typeddict-item]
-                self.put(op)
+        chosen = list(ops)
+        for op in chosen:
+            op["state"] = state
+            op.update(changes)  # type: ignore[typeddict-item]
+        self.put_many(chosen)
 
     def remember_org(self, org: str | None) -> None:
         """Record which org this journal plays back to (shown by ``queue``; checked by sync)."""
-        if org and self._cache.get(_ORG_KEY, default=None, retry=True) is None:
-            self._cache.set(_ORG_KEY, normalize_org(org), retry=True)
+        if org and self.org is None:
+            stamp = time.time()
+            with self.transaction(), self._sql_errors():
+                self._con.execute(_UPSERT, (_ORG_KEY, stamp, stamp, _dumps(normalize_org(org))))
 
     def forget(self, ops: t.Iterable[Op]) -> int:
         """Remove finished entries (done or dropped) for good, in one transaction. Entries
@@ -237,63 +515,289 @@ class Journal:
         for op in chosen:
             if op["state"] not in ("done", "dropped"):
                 raise JournalError(f"operation #{op['seq']} is {op['state']}; it cannot be pruned")
-        with self.transaction():
-            for op in chosen:
-                self._cache.delete(op_key(op["seq"]), retry=True)
+        with self.transaction(), self._sql_errors():
+            self._con.executemany(
+                "DELETE FROM Cache WHERE key = ? AND raw = 1",
+                [(op_key(op["seq"]),) for op in chosen],
+            )
         return len(chosen)
 
     # -- reading -----------------------------------------------------------------------------
+    def _value(self, key: str) -> t.Any:
+        with self._sql_errors():
+            row = self._con.execute(
+                "SELECT value FROM Cache WHERE key = ? AND raw = 1", (key,)
+            ).fetchone()
+        return None if row is None else row[0]
+
+    def _json(self, key: str) -> t.Any:
+        raw = self._value(key)
+        if raw is None:
+            return None
+        try:
+            return json.loads(raw)
+        except ValueError as exc:  # UnicodeDecodeError included
+            detail = f"entry {key} is unreadable ({exc})"
+            raise _damaged(self.directory, detail, self.selector) from None
+
     @property
     def org(self) -> str | None:
-        value = self._cache.get(_ORG_KEY, default=None, retry=True)
+        value = self._json(_ORG_KEY)
         return value if isinstance(value, str) else None
 
     def last_seq(self) -> int:
-        value = self._cache.get(_SEQ_KEY, default=0, retry=True)
-        return int(value)
+        value = self._value(_SEQ_KEY)
+        return value if type(value) is int else 0
+
+    def _highest_seq(self) -> int:
+        with self._sql_errors():
+            row = self._con.execute(
+                "SELECT key FROM Cache WHERE key >= ? AND key < ? AND raw = 1"
+                " ORDER BY key DESC LIMIT 1",
+                (_OP_PREFIX, _OP_END),
+            ).fetchone()
+        if row is None:
+            return 0
+        key = row[0].decode() if isinstance(row[0], bytes) else str(row[0])
+        try:
+            return int(key[len(_OP_PREFIX) :])
+        except ValueError:
+            return 0
 
     def get(self, seq: int) -> Op | None:
-        value = self._cache.get(op_key(seq), default=None, retry=True)
-        return t.cast("Op | None", value)
-
-    def ops(self, states: t.Container[str] | None = None) -> list[Op]:
-        """Operations in sequence order, optionally only those in ``states``."""
-        found: list[Op] = []
-        for key in self._keys(_OP_PREFIX):
-            op = self._cache.get(key, default=None, retry=True)
-            if op is None:  # pragma: no cover - deleted between listing and reading
-                continue
-            if not isinstance(op, dict) or "seq" not in op:
-                raise JournalError(f"journal entry {key} in {self.directory} is not an operation")
-            if states is None or op.get("state") in states:
-                found.append(t.cast(Op, op))
+        key = op_key(seq)
+        raw = self._value(key)
+        if raw is None:
+            return None
+        found = _decode_op(key, raw)
+        if isinstance(found, Damage):
+            raise self.damaged_error([found])
         return found
 
-    def counts(self) -> dict[str, int]:
-        counts: dict[str, int] = dict.fromkeys(STATES, 0)
-        for op in self.ops():
-            counts[op["state"]] = counts.get(op["state"], 0) + 1
-        return counts
+    def scan(self, states: t.Container[str] | None = None) -> Scan:
+        """Every readable operation in sequence order (optionally only those in ``states``)
+        and the entries that cannot be read. Raises JournalDamagedError only when SQLite
+        cannot read the database itself (see :func:`salvage` for that case)."""
+        ops: list[Op] = []
+        damaged: list[Damage] = []
+        with self._sql_errors():
+            rows = self._con.execute(
+                "SELECT key, value FROM Cache WHERE key >= ? AND key < ? AND raw = 1 ORDER BY key",
+                (_OP_PREFIX, _OP_END),
+            ).fetchall()
+        for raw_key, value in rows:
+            key = raw_key.decode("utf-8", "replace") if isinstance(raw_key, bytes) else raw_key
+            found = _decode_op(key, value)
+            if isinstance(found, Damage):
+                damaged.append(found)
+            elif states is None or found["state"] in states:
+                ops.append(found)
+        return Scan(ops, damaged)
 
-    def _keys(self, prefix: str) -> t.Iterator[str]:
-        # Keys iterate in sort order; zero-padded sequence numbers sort as numbers.
-        for key in self._cache.iterkeys():
-            if isinstance(key, str) and key.startswith(prefix):
-                yield key
+    def ops(self, states: t.Container[str] | None = None) -> list[Op]:
+        """Operations in sequence order, optionally only those in ``states``; a damaged entry
+        anywhere raises JournalDamagedError (playback and appends never skip one silently)."""
+        found = self.scan(states)
+        if found.damaged:
+            raise self.damaged_error(found.damaged)
+        return found.ops
+
+    def counts(self) -> dict[str, int]:
+        return self.scan().counts()
+
+    def damaged_error(self, damaged: t.Sequence[Damage]) -> JournalDamagedError:
+        shown = ", ".join(d.text() for d in damaged[:5])
+        more = f" and {len(damaged) - 5} more" if len(damaged) > 5 else ""
+        return JournalDamagedError(
+            f"the journal {self.name} ({self.directory}) is damaged: {len(damaged)} "
+            f"operation(s) cannot be read: {shown}{more}; the readable ones are kept. "
+            + _HOW_OUT.format(sel=self.selector),
+            path=self.directory,
+            damaged=tuple(d.seq for d in damaged if d.seq is not None),
+        )
 
     # -- local store -------------------------------------------------------------------------
     def record(self, table: str, record_id: str) -> LocalRecord | None:
-        value = self._cache.get(record_key(table, record_id), default=None, retry=True)
-        return t.cast("LocalRecord | None", value)
+        return t.cast("LocalRecord | None", self._json(record_key(table, record_id)))
+
+    def records_by_id(
+        self, wanted: t.Iterable[tuple[str, str]]
+    ) -> dict[tuple[str, str], LocalRecord]:
+        """The local records of these (table, id) pairs that exist, keyed (table, id lowered),
+        read 500 keys per statement."""
+        keys = [record_key(table, record_id) for table, record_id in wanted]
+        found: dict[tuple[str, str], LocalRecord] = {}
+        for i in range(0, len(keys), 500):
+            chunk = keys[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            with self._sql_errors():
+                rows = self._con.execute(
+                    f"SELECT key, value FROM Cache WHERE raw = 1 AND key IN ({marks})", chunk
+                ).fetchall()
+            for key, value in rows:
+                try:
+                    rec = t.cast(LocalRecord, json.loads(value))
+                except ValueError as exc:
+                    detail = f"local record {key.decode('utf-8', 'replace')} is unreadable ({exc})"
+                    raise _damaged(self.directory, detail, self.selector) from None
+                found[(rec["table"], rec["id"].lower())] = rec
+        return found
 
     def put_record(self, rec: LocalRecord) -> None:
-        self._cache.set(record_key(rec["table"], rec["id"]), rec, retry=True)
+        self.put_records([rec])
+
+    def put_records(self, recs: t.Iterable[LocalRecord]) -> None:
+        stamp = time.time()
+        rows = [(record_key(r["table"], r["id"]), stamp, stamp, _dumps(r)) for r in recs]
+        if rows:
+            with self.transaction(), self._sql_errors():
+                self._con.executemany(_UPSERT, rows)
 
     def records(self, table: str) -> t.Iterator[LocalRecord]:
-        for key in self._keys(f"{_REC_PREFIX}{table}:"):
-            value = self._cache.get(key, default=None, retry=True)
-            if value is not None:
-                yield t.cast(LocalRecord, value)
+        prefix = f"{_REC_PREFIX}{table}:"
+        with self._sql_errors():
+            rows = self._con.execute(
+                "SELECT key, value FROM Cache WHERE key >= ? AND key < ? AND raw = 1 ORDER BY key",
+                (prefix, prefix[:-1] + ";"),
+            ).fetchall()
+        for key, value in rows:
+            try:
+                yield t.cast(LocalRecord, json.loads(value))
+            except ValueError as exc:
+                raise _damaged(
+                    self.directory,
+                    f"local record {key.decode('utf-8', 'replace')} is unreadable ({exc})",
+                    self.selector,
+                ) from None
+
+    def all_records(self) -> tuple[list[LocalRecord], list[str]]:
+        """Every readable local record, and the keys of those that cannot be read."""
+        good: list[LocalRecord] = []
+        bad: list[str] = []
+        with self._sql_errors():
+            rows = self._con.execute(
+                "SELECT key, value FROM Cache WHERE key >= ? AND key < ? AND raw = 1",
+                (_REC_PREFIX, "rec;"),
+            ).fetchall()
+        for key, value in rows:
+            try:
+                rec = json.loads(value)
+                if not isinstance(rec, dict) or "table" not in rec or "id" not in rec:
+                    raise ValueError("not a record")
+                good.append(t.cast(LocalRecord, rec))
+            except (ValueError, TypeError):
+                bad.append(key.decode("utf-8", "replace") if isinstance(key, bytes) else key)
+        return good, bad
+
+
+def _damaged(path: str, detail: str, selector: str = "") -> JournalDamagedError:
+    name = os.path.basename(path)
+    return JournalDamagedError(
+        f"the journal {name} ({path}) is damaged: {detail}. " + _HOW_OUT.format(sel=selector),
+        path=path,
+    )
+
+
+def _create(path: str, timeout: float) -> None:
+    """A new, empty journal: built beside its place and renamed into it, so that a journal
+    directory always has its database (a kill before the rename leaves only the temp dir)."""
+    import tempfile
+
+    import diskcache
+
+    parent = os.path.dirname(path)
+    try:
+        os.makedirs(parent, exist_ok=True)
+        tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.new-", dir=parent)
+        diskcache.Cache(tmp, disk=_json_disk(), timeout=timeout, **_SETTINGS).close()
+        try:
+            os.rename(tmp, path)
+        except OSError:
+            if not os.path.isdir(path):  # another process won the race: use theirs
+                raise
+            import shutil
+
+            shutil.rmtree(tmp, ignore_errors=True)
+    except (OSError, diskcache.Timeout) as exc:
+        raise JournalError(f"cannot create the journal in {path}: {exc}") from exc
+
+
+class Salvage(t.NamedTuple):
+    ops: list[Op]
+    records: list[LocalRecord]
+    damaged: list[Damage]
+    counter: int
+    org: str | None
+
+
+def salvage(path: str) -> Salvage:
+    """Everything readable in a journal database, row by row, whatever else is damaged."""
+    db = os.path.join(path, DBNAME)
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, isolation_level=None)
+    con.text_factory = bytes
+    ops: list[Op] = []
+    records: list[LocalRecord] = []
+    damaged: list[Damage] = []
+    counter, org = 0, None
+    try:
+        try:
+            top = con.execute("SELECT MAX(rowid) FROM Cache").fetchone()[0] or 0
+            rows: t.Iterable[t.Any] = con.execute("SELECT key, value FROM Cache").fetchall()
+        except sqlite3.DatabaseError:
+            rows = _rows_one_by_one(con)
+            top = 0
+        del top
+        for raw_key, value in rows:
+            key = raw_key.decode("utf-8", "replace") if isinstance(raw_key, bytes) else str(raw_key)
+            if key.startswith(_OP_PREFIX):
+                found = _decode_op(key, value)
+                (damaged if isinstance(found, Damage) else ops).append(found)  # type: ignore[arg-type]
+            elif key.startswith(_REC_PREFIX):
+                try:
+                    records.append(t.cast(LocalRecord, json.loads(value)))
+                except ValueError:
+                    damaged.append(Damage(key, None, "unreadable local record"))
+            elif key == _SEQ_KEY and type(value) is int:
+                counter = value
+            elif key == _ORG_KEY:
+                with contextlib.suppress(ValueError):
+                    org = json.loads(value)
+    finally:
+        con.close()
+    ops.sort(key=lambda o: o["seq"])
+    return Salvage(ops, records, damaged, counter, org if isinstance(org, str) else None)
+
+
+def _rows_one_by_one(con: sqlite3.Connection) -> t.Iterator[tuple[t.Any, t.Any]]:
+    """Rows by rowid, each on its own, skipping those on unreadable pages."""
+    rowid, misses = 0, 0
+    while misses < 100_000:
+        rowid += 1
+        try:
+            row = con.execute("SELECT key, value FROM Cache WHERE rowid = ?", (rowid,)).fetchone()
+        except sqlite3.DatabaseError:
+            misses += 1
+            continue
+        if row is None:
+            misses += 1
+            continue
+        misses = 0
+        yield row[0], row[1]
+
+
+def lock_playback(directory: str) -> int:
+    """Take the playback lock of the journal in ``directory``: a descriptor to close to
+    release it (the OS releases it if the process dies). The lock file is beside the journal
+    directory, not in it (diskcache's check() flags unknown files), so it outlives a repair."""
+    fd = os.open(directory.rstrip(os.sep) + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        _lock_file(fd)
+    except OSError:
+        os.close(fd)
+        raise JournalLockedError(
+            f"another `msgavail sync` is playing back the journal in {directory}"
+        ) from None
+    return fd
 
 
 def _lock_file(fd: int) -> None:

@@ -33,7 +33,6 @@ import typing as t
 from metadata.errors import (
     AuthenticationError,
     DataUnavailableError,
-    JournalError,
     ServerError,
     ThrottledError,
     TransportError,
@@ -77,6 +76,7 @@ class SyncReport:
         self.waiting: list[tuple[Op, int]] = []  # (op, seq of the operation it waits behind)
         self.pending: list[Op] = []  # not sent: the sync stopped first
         self.aborted: str | None = None
+        self.repaired: list[str] = []  # what the journal's checks put right before playback
         self.requests = 0
         self.batches = 0
         self.seconds = 0.0
@@ -93,10 +93,11 @@ class SyncReport:
             "batches": self.batches,
             "seconds": round(self.seconds, 3),
             "aborted": self.aborted,
+            **({"repaired": self.repaired} if self.repaired else {}),
         }
 
     def lines(self) -> list[str]:
-        out = [
+        out = [f"warning: {note}" for note in self.repaired] + [
             f"applied {len(self.applied)} operation(s) to {self.org} in {self.requests} "
             f"request(s) ({self.seconds:.1f}s)"
         ]
@@ -392,18 +393,16 @@ class Player:
             except (LookupError, KeyError, TypeError) as exc:
                 unbuildable.append((op, str(exc).strip("'\"")))
         if unbuildable:
-            with self.journal.transaction():
-                for op, why in unbuildable:
-                    op["state"] = "parked"
-                    op["last_error"] = {"status": None, "code": None, "message": why}
-                    self.journal.put(op)
+            for op, why in unbuildable:
+                op["state"] = "parked"
+                op["last_error"] = {"status": None, "code": None, "message": why}
+            self.journal.put_many(op for op, _ in unbuildable)
         if not prepared:
             return True
-        with self.journal.transaction():  # in flight before anything is sent
-            for op, _ in prepared:
-                op["state"] = "in-flight"
-                op["attempts"] = int(op.get("attempts") or 0) + 1
-                self.journal.put(op)
+        for op, _ in prepared:  # in flight, durably, before anything is sent
+            op["state"] = "in-flight"
+            op["attempts"] = int(op.get("attempts") or 0) + 1
+        self.journal.put_many(op for op, _ in prepared)
         ops = [op for op, _ in prepared]
         reqs = [req for _, req in prepared]
         try:
@@ -477,9 +476,7 @@ class Player:
                 op["state"] = "pending"
                 op["uncertain"] = True
                 op["last_error"] = outcome.error
-        with self.journal.transaction():
-            for op in ops:
-                self.journal.put(op)
+        self.journal.put_many(ops)  # the whole round's answers in one transaction
         if auth_failure is not None:
             raise AuthenticationError(
                 f"authentication failed: {self.client.org} refused the token (HTTP 401)",
@@ -524,9 +521,7 @@ def sync_journal(
         raise DataUnavailableError(
             f"{exc} (sync needs the org's entity sets and primary keys)"
         ) from None
-    problems = journal.check()
-    if problems:
-        raise JournalError(f"the journal in {journal.directory} is damaged: {problems[0]}")
+    repaired = journal.verify(entries=False)  # page damage, the counter; entries: Player.run
     journal.acquire_playback_lock()
     try:
         client = options.client
@@ -538,7 +533,9 @@ def sync_journal(
             policy = RetryPolicy(max_retries=options.retries)
             client = WebAPIClient(org, default_provider(org), retry=policy)
         try:
-            return Player(journal, client, Resolver(snapshot), options, progress).run()
+            report = Player(journal, client, Resolver(snapshot), options, progress).run()
+            report.repaired = repaired
+            return report
         finally:
             if owned:
                 client.close()

@@ -10,10 +10,13 @@ directory) to the first pyproject.toml that has a ``[tool.msgavail]`` table. Key
     ignore = ["MA007"]
     max-metadata-age = "30d"               # "12h", "90d", a number of seconds, or "off"
     fail-on = "error"                      # or "warning"
+    snapshot = "dataverse/snapshot.json"   # the data source, relative to pyproject.toml
+    org = "https://contoso.crm.dynamics.com"   # or: that org's cached harvest
     [tool.msgavail.per-file-ignores]
     "plans/legacy/*.yaml" = ["MA005"]      # globs relative to the pyproject.toml directory
 
-Other keys of ``[tool.msgavail]`` belong to other commands and are left alone.
+Any other key is refused with its line (a misspelt ``selct`` must not silently lint everything).
+The data source keys rank below ``--snapshot``/``--org`` and their environment variables.
 """
 
 from __future__ import annotations
@@ -49,6 +52,10 @@ class LintConfig:
     """Directory per-file-ignores patterns (and SARIF paths) are relative to."""
     path: str | None = None
     """The pyproject.toml the settings came from, if any."""
+    snapshot: str | None = None
+    """Data source from the settings: a snapshot file (absolute, or as given)."""
+    org: str | None = None
+    """Data source from the settings: an org URL whose cached harvest to use."""
 
     def enabled(self, code: str) -> bool:
         selected = self.select is None or any(code.startswith(s) or s == "ALL" for s in self.select)
@@ -138,13 +145,73 @@ def load_config(start: str | None = None) -> LintConfig:
     except (OSError, toml.TOMLDecodeError) as exc:
         raise ConfigError(f"{found}: cannot read: {exc}") from None
     table = doc.get("tool", {}).get("msgavail", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{found}: [tool.msgavail] must be a table")
     return from_table(table, path=found)
+
+
+KEYS = frozenset(
+    {"mode", "profile", "select", "ignore", "max-metadata-age", "fail-on", "per-file-ignores",
+     "snapshot", "org"}
+)  # fmt: skip
+
+
+def _key_line(path: str, key: str) -> int | None:
+    """The line of ``key`` inside [tool.msgavail] of the file at ``path`` (None: not found)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            lines = fh.read().splitlines()
+    except OSError:
+        return None
+    quoted = re.escape(key)
+    pattern = re.compile(rf"""^\s*(?:{quoted}|"{quoted}"|'{quoted}')\s*=""")
+    dotted = re.compile(rf"""^\s*tool\.msgavail\.(?:{quoted}|"{quoted}")\s*=""")
+    table = re.compile(r"^\s*\[\s*tool\s*\.\s*msgavail\s*\]")
+    sub = re.compile(rf"""^\s*\[\s*tool\s*\.\s*msgavail\s*\.\s*["']?{quoted}["']?\s*\]""")
+    inside = False
+    for n, text in enumerate(lines, 1):
+        if text.lstrip().startswith("["):
+            if sub.match(text):
+                return n
+            inside = bool(table.match(text))
+            continue
+        if (inside and pattern.match(text)) or dotted.match(text):
+            return n
+    return None
+
+
+def _unknown_key(table: t.Mapping[str, t.Any], path: str) -> None:
+    for key in table:
+        if key in KEYS:
+            continue
+        line = _key_line(path, key)
+        where = f"{path}:{line}" if line else path
+        from difflib import get_close_matches
+
+        near = get_close_matches(key, sorted(KEYS), n=1)
+        hint = f"; did you mean {near[0]!r}?" if near else ""
+        raise ConfigError(
+            f"{where}: unknown key {key!r} in [tool.msgavail]{hint} "
+            f"(known: {', '.join(sorted(KEYS))})"
+        )
 
 
 def from_table(table: t.Mapping[str, t.Any], *, path: str) -> LintConfig:
     where = f"{path}: [tool.msgavail]"
+    _unknown_key(table, path)
     cfg = LintConfig(root=os.path.dirname(os.path.abspath(path)), path=path)
     changes: dict[str, t.Any] = {}
+    if "snapshot" in table:
+        value = table["snapshot"]
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(f"{where} snapshot: expected the path of a snapshot file")
+        changes["snapshot"] = os.path.join(cfg.root, os.path.expanduser(value))
+    if "org" in table:
+        if not isinstance(table["org"], str) or not table["org"].strip():
+            raise ConfigError(
+                f"{where} org: expected an org URL such as https://contoso.crm.dynamics.com"
+            )
+        changes["org"] = table["org"].strip()
     if "mode" in table:
         if table["mode"] not in MODES:
             raise ConfigError(f'{where} mode: expected "offline", "online" or "mobile"')

@@ -10,7 +10,7 @@ from metadata.errors import PlanError
 from validator.engine import Engine
 from validator.linter.config import LintConfig
 from validator.linter.diagnostics import Diagnostic, LintResult
-from validator.plan import Operation
+from validator.plan import Operation, PlanKind
 from validator.readers import NameLookup, expand_paths, iter_operations
 from validator.rules import RULES
 from validator.rules.base import Context, Rule, parse_timestamp
@@ -86,6 +86,7 @@ class Linter:
         self.names = name_lookup(engine)
         self.now = now or dt.datetime.now(dt.timezone.utc)
         self._stale = stale_message(engine, self.config.max_metadata_age, self.now)
+        """MA007's message until it is reported: once per run, at the first operation linted."""
         cfg = self.config
         self._enabled = {code: cfg.enabled(code) for code in RULES}
 
@@ -100,15 +101,14 @@ class Linter:
                        for c, on in enabled.items()}  # fmt: skip
         rules = [r for r in _OP_RULES if enabled[r.id]]
         out: list[Diagnostic] = []
-        first = True
+        stale = self._stale if enabled["MA007"] else None
         for op in operations:
             if op.label is not None:
                 ctx.all_labels.setdefault(op.label, op.scope)
             found: list[Diagnostic] = []
-            if first:
-                first = False
-                if self._stale and enabled["MA007"]:
-                    found.append(self._diag(op, RULES["MA007"], self._stale))
+            if stale is not None:
+                found.append(self._diag(op, RULES["MA007"], stale))
+                stale = self._stale = None
             for rule in rules:
                 assert rule.check is not None
                 for message in rule.check(op, ctx):
@@ -154,6 +154,42 @@ class Linter:
 
     def lint_file(self, path: str) -> tuple[list[Diagnostic], int]:
         """(diagnostics, operation count) for one file; raises PlanError if unreadable."""
+        try:
+            _, ops = iter_operations(path, names=self.names)
+        except PlanError:
+            raise
+        except Exception as exc:  # a reader's bug: this file fails, the others go on
+            raise _reader_failure(path, exc) from exc
+        return self._lint_counted(path, ops)
+
+    def lint_data(self, data: bytes, path: str) -> tuple[list[Diagnostic], int]:
+        """(diagnostics, operation count) for a plan given as bytes (standard input).
+
+        ``path`` names it in findings and per-file ignores; its extension chooses the reader,
+        and without a known one the content does (``<``: ExecuteMultiple, ``--``: $batch,
+        ``{``: JSON, else YAML).
+        """
+        from validator.readers import decode, kind_of
+
+        kind = kind_of(path) or _sniff(data)
+        if kind == "soap":
+            from validator.readers.soap import iter_soap
+
+            return self._lint_counted(path, iter_soap(data, path))
+        text = decode(data, path)
+        if kind == "batch":
+            from validator.readers.batch import iter_batch
+
+            return self._lint_counted(path, iter_batch(text, path, names=self.names))
+        from validator.readers import native
+
+        json_like = path.lower().endswith(".json") or (
+            not path.lower().endswith((".yaml", ".yml")) and text.lstrip().startswith("{")
+        )
+        ops = native.iter_json(text, path) if json_like else native.iter_yaml(text, path)
+        return self._lint_counted(path, ops)
+
+    def _lint_counted(self, path: str, ops: t.Iterable[Operation]) -> tuple[list[Diagnostic], int]:
         count = 0
 
         def counted(ops: t.Iterator[Operation]) -> t.Iterator[Operation]:
@@ -170,12 +206,6 @@ class Linter:
                 count += 1
                 yield op
 
-        try:
-            _, ops = iter_operations(path, names=self.names)
-        except PlanError:
-            raise
-        except Exception as exc:
-            raise _reader_failure(path, exc) from exc
         diags = self.lint_operations(path, counted(iter(ops)))
         return diags, count
 
@@ -202,6 +232,23 @@ class Linter:
             tuple(failures),
             self.engine.source.describe(),
         )
+
+    def lint_input(self, data: bytes, path: str) -> LintResult:
+        """Lint one plan given as bytes (``lint -``), named ``path``; unreadable: a failure."""
+        try:
+            diags, count = self.lint_data(data, path)
+        except PlanError as exc:
+            return LintResult((), 1, 0, (exc,), self.engine.source.describe())
+        return LintResult(tuple(diags), 1, count, (), self.engine.source.describe())
+
+
+def _sniff(data: bytes) -> PlanKind:
+    head = data.lstrip()[:2]
+    if head.startswith(b"<"):
+        return "soap"
+    if head == b"--":
+        return "batch"
+    return "plan"
 
 
 def lint(

@@ -27,6 +27,17 @@ class Diagnostic(t.NamedTuple):
         return f"{self.path}:{self.line}:{self.column}: {self.code} {self.message}"
 
 
+def failure_json(exc: PlanError) -> dict[str, t.Any]:
+    """A file that could not be read, as the JSON report's ``read_errors`` entries show it."""
+    return {
+        "path": exc.path,
+        "line": exc.line,
+        "column": exc.column,
+        "message": exc.message,
+        "text": str(exc),
+    }
+
+
 class LintResult(t.NamedTuple):
     """Everything one lint run found, plus the files it could not read."""
 
@@ -58,6 +69,7 @@ class LintResult(t.NamedTuple):
         return {
             "version": 1,
             "diagnostics": [d.to_json() for d in self.diagnostics],
+            "read_errors": [failure_json(f) for f in self.failures],
             "summary": self.summary(),
         }
 

@@ -13,6 +13,7 @@ as written and the engine's resolver maps them later.
 from __future__ import annotations
 
 import os
+import re
 import typing as t
 
 from metadata.errors import PlanError
@@ -51,22 +52,44 @@ _MARKERS: t.Mapping[PlanKind, bytes] = {
 }
 
 
+# A JSON Schema document (`lint --print-schema > plan.schema.json`) mentions "operations" too.
+_JSON_SCHEMA = re.compile(
+    rb"""^\s*(?:\{\s*)?["']?\$schema["']?\s*:\s*["']?https?://json-schema\.org/""", re.M
+)
+
+
 def looks_like_plan(path: str) -> bool:
-    """True when a file of a known extension holds what a plan of that kind must hold."""
+    """True when a file of a known extension holds what a plan of that kind must hold.
+
+    JSON Schema documents (a ``$schema`` of json-schema.org) are never plans. The file is read
+    a block at a time: a plan may be larger than memory.
+    """
     kind = kind_of(path)
     if kind is None:
         return False
     marker = _MARKERS[kind]
     try:
-        with open(path, "rb") as fh:  # a block at a time: a plan may be larger than memory
+        with open(path, "rb") as fh:
+            block = fh.read(1 << 20)
+            if kind == "plan" and _JSON_SCHEMA.search(block, 0, 4096) is not None:
+                return False
             tail = b""
-            while block := fh.read(1 << 20):
-                if marker in tail + block[: len(marker)] or marker in block:
+            while block:
+                if marker in block or marker in tail + block[: len(marker)]:
                     return True
                 tail = block[-(len(marker) - 1) :]
+                block = fh.read(1 << 20)
             return False
     except OSError:
         return True  # let the reader report why it cannot be read
+
+
+def looks_like_plan_data(data: bytes, path: str) -> bool:
+    """``looks_like_plan`` for content already read (standard input named ``path``)."""
+    kind = kind_of(path)
+    if kind is None or _MARKERS[kind] not in data:
+        return False
+    return kind != "plan" or _JSON_SCHEMA.search(data, 0, 4096) is None
 
 
 def expand_paths(paths: t.Iterable[str], *, skip_non_plans: bool = False) -> list[str]:
@@ -97,6 +120,11 @@ def read_text(path: str) -> str:
             data = fh.read()
     except OSError as exc:
         raise PlanError(f"cannot read: {exc.strerror}", path=path) from None
+    return decode(data, path)
+
+
+def decode(data: bytes, path: str) -> str:
+    """UTF-8 text, or a PlanError at the first byte that is not."""
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -157,9 +185,11 @@ def read_plan(path: str | os.PathLike[str], *, names: NameLookup | None = None) 
 __all__ = [
     "KNOWN_EXTENSIONS",
     "NameLookup",
+    "decode",
     "expand_paths",
     "iter_operations",
     "kind_of",
     "looks_like_plan",
+    "looks_like_plan_data",
     "read_plan",
 ]

@@ -1,26 +1,56 @@
-"""Reporters: a registry of functions rendering a LintResult as text for one audience.
+"""Reporters: a registry of modules rendering a LintResult for one audience.
 
-``REPORTERS[name](result, ReportContext(...)) -> str``; the CLI picks one by ``--format`` (or
-github under ``GITHUB_ACTIONS=true``, azure under ``TF_BUILD``) and writes it.
+Each reporter module has ``write(result, ctx, out)``, which writes the report to a text stream
+as it goes (the JSON and SARIF reporters never hold the whole document: a report of 500,000
+findings costs the findings, not several copies of them). Modules are imported only when their
+format is used, so ``msgavail lint`` pays for one reporter, not all of them.
+
+``REPORTERS[name](result, ctx) -> str`` renders to a string (tests, small reports);
+``REPORTERS[name].write(result, ctx, out)`` streams. The CLI picks one by ``--format`` (or
+github under ``GITHUB_ACTIONS=true``, azure under ``TF_BUILD``).
 """
 
 from __future__ import annotations
 
+import importlib
+import io
 import os
 import typing as t
 
-from validator.reporters import azure, github, json_, junit, sarif, text
 from validator.reporters.base import ReportContext, Reporter, relative
 
-REPORTERS: t.Mapping[str, Reporter] = {
-    "text": text.render,
-    "json": json_.render,
-    "sarif": sarif.render,
-    "github": github.render,
-    "azure": azure.render,
-    "junit": junit.render,
+if t.TYPE_CHECKING:
+    from validator.linter.diagnostics import LintResult
+
+_MODULES: t.Mapping[str, str] = {
+    "text": "validator.reporters.text",
+    "json": "validator.reporters.json_",
+    "sarif": "validator.reporters.sarif",
+    "github": "validator.reporters.github",
+    "azure": "validator.reporters.azure",
+    "junit": "validator.reporters.junit",
 }
-FORMATS: tuple[str, ...] = tuple(REPORTERS)
+FORMATS: tuple[str, ...] = tuple(_MODULES)
+
+
+class LazyReporter:
+    """One format: its module is imported on first use."""
+
+    def __init__(self, name: str, module: str) -> None:
+        self.name = name
+        self._module = module
+
+    def write(self, result: LintResult, ctx: ReportContext, out: t.TextIO) -> None:
+        writer: Reporter = importlib.import_module(self._module).write
+        writer(result, ctx, out)
+
+    def __call__(self, result: LintResult, ctx: ReportContext) -> str:
+        buf = io.StringIO()
+        self.write(result, ctx, buf)
+        return buf.getvalue()
+
+
+REPORTERS: t.Mapping[str, LazyReporter] = {n: LazyReporter(n, m) for n, m in _MODULES.items()}
 
 
 def default_format(environ: t.Mapping[str, str] | None = None) -> str:
@@ -33,4 +63,12 @@ def default_format(environ: t.Mapping[str, str] | None = None) -> str:
     return "text"
 
 
-__all__ = ["FORMATS", "REPORTERS", "ReportContext", "Reporter", "default_format", "relative"]
+__all__ = [
+    "FORMATS",
+    "REPORTERS",
+    "LazyReporter",
+    "ReportContext",
+    "Reporter",
+    "default_format",
+    "relative",
+]

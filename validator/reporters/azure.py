@@ -6,6 +6,8 @@ and in property values ``;`` becomes ``%3B`` and ``]`` ``%5D``.
 
 from __future__ import annotations
 
+import typing as t
+
 from validator.linter.diagnostics import LintResult
 from validator.reporters.base import ReportContext, relative, summary_line
 
@@ -34,3 +36,7 @@ def render(result: LintResult, ctx: ReportContext) -> str:
         lines.append(f"##vso[task.logissue {props};]{escape_data(f'{d.code} {d.message}')}")
     lines.append(summary_line(result, ctx.mode))
     return "\n".join(lines) + "\n"
+
+
+def write(result: LintResult, ctx: ReportContext, out: t.TextIO) -> None:
+    out.write(render(result, ctx))

@@ -7,6 +7,8 @@ annotations per step, so a notice says so when there are more (SARIF upload show
 
 from __future__ import annotations
 
+import typing as t
+
 from validator.linter.diagnostics import LintResult
 from validator.reporters.base import ReportContext, relative, summary_line
 
@@ -24,7 +26,7 @@ def escape_property(value: str) -> str:
 def render(result: LintResult, ctx: ReportContext) -> str:
     lines = []
     for d in result.diagnostics:
-        rule = ctx.rules.get(d.code)
+        rule = ctx.rule_table().get(d.code)
         title = f"{d.code} {rule.name}" if rule else d.code
         props = ",".join(
             f"{k}={escape_property(str(v))}"
@@ -52,3 +54,7 @@ def render(result: LintResult, ctx: ReportContext) -> str:
         )
     lines.append(summary_line(result, ctx.mode))
     return "\n".join(lines) + "\n"
+
+
+def write(result: LintResult, ctx: ReportContext, out: t.TextIO) -> None:
+    out.write(render(result, ctx))

@@ -6,6 +6,7 @@ A clean file gets one passing case, so CI test tabs show what was checked.
 from __future__ import annotations
 
 import collections
+import typing as t
 import xml.etree.ElementTree as ET
 
 from validator.linter.diagnostics import Diagnostic, LintResult
@@ -35,7 +36,7 @@ def render(result: LintResult, ctx: ReportContext) -> str:
                               failures=str(len(diags)), errors="0")  # fmt: skip
         for d in diags:
             case = ET.SubElement(
-                suite, "testcase", name=f"{d.code} operation {d.operation}",
+                suite, "testcase", name=f"{d.code} operation {d.operation + 1}",
                 classname=rel, file=rel, line=str(d.line),
             )  # fmt: skip
             failure = ET.SubElement(
@@ -44,3 +45,7 @@ def render(result: LintResult, ctx: ReportContext) -> str:
             failure.text = f"{rel}:{d.line}:{d.column}: {d.code} {d.message}"
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def write(result: LintResult, ctx: ReportContext, out: t.TextIO) -> None:
+    out.write(render(result, ctx))

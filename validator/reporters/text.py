@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import typing as t
+
 from validator.linter.diagnostics import Diagnostic, LintResult
 from validator.reporters.base import ReportContext
 from validator.reporters.base import plural as _plural
@@ -45,15 +47,26 @@ def _frame(d: Diagnostic, cache: dict[str, list[str]]) -> list[str]:
     return out
 
 
+def _colored(d: Diagnostic) -> str:
+    import click
+
+    code = click.style(d.code, fg="red" if d.severity == "error" else "yellow", bold=True)
+    where = click.style(f"{d.path}:{d.line}:{d.column}:", bold=True)
+    return f"{where} {code} {d.message}"
+
+
 def render(result: LintResult, ctx: ReportContext) -> str:
     lines: list[str] = []
     cache: dict[str, list[str]] = {}
+    line_of = _colored if ctx.color else Diagnostic.text
     for d in result.diagnostics:
-        lines.append(d.text())
+        lines.append(line_of(d))
         if ctx.show_source:
             lines.extend(_frame(d, cache))
     if ctx.show_source and lines and not lines[-1]:
         lines.pop()
+    if ctx.quiet:
+        return "".join(f"{line}\n" for line in lines)
     checked = (
         f"{_plural(result.operations, 'operation')} in {_plural(result.files, 'file')}, "
         f"{ctx.mode}, against {result.source}"
@@ -67,9 +80,15 @@ def render(result: LintResult, ctx: ReportContext) -> str:
         lines.append(f"Found {found} ({checked}).")
         codes = sorted({d.code for d in result.diagnostics})
         lines.append(f"Explain a code with `msgavail rules {codes[0]}`.")
-    elif not result.failures:
+    elif not result.failures and result.files:
         lines.append(f"All checks passed ({checked}).")
+    elif not result.failures:
+        lines.append("No plan found: nothing was checked.")
     if result.failures:
         n = len(result.failures)
         lines.append(f"{_plural(n, 'file')} could not be read (errors above).")
     return "\n".join(lines) + "\n"
+
+
+def write(result: LintResult, ctx: ReportContext, out: t.TextIO) -> None:
+    out.write(render(result, ctx))

@@ -8,7 +8,13 @@ import sqlite3
 
 import pytest
 
-from metadata.errors import InsecureURLError, JournalLockedError, PlanError
+from metadata.errors import (
+    InsecureURLError,
+    JournalDamagedError,
+    JournalError,
+    JournalLockedError,
+    PlanError,
+)
 from validator.api import load_engine
 from validator.executor.enqueue import queue_operations
 from validator.executor.journal import Journal, journal_dir, journal_name, normalize_org
@@ -140,3 +146,44 @@ def test_one_journal_per_org_in_the_data_dir():
     with pytest.raises(InsecureURLError):
         journal_name("http://contoso.crm.dynamics.com")  # a token would travel in clear
     assert journal_dir("local", "/data") == os.path.join("/data", "journals", "local")
+
+
+def test_an_append_never_replaces_an_operation_even_with_the_counter_behind(tmp_path, engine):
+    plan = [_op(i, "Create", "account", data={"name": str(i)}) for i in range(4)]
+    with Journal.open(tmp_path / "j") as j:
+        first = queue_operations(j, engine, plan).queued
+        with j.transaction():
+            j._write_counter(1)  # a damaged counter, as if rolled back
+        assert j.verify() == [
+            "the sequence counter of journal j was 1, below the highest queued operation #4; "
+            "it was set to 4 (nothing was overwritten)"
+        ]
+        with j.transaction():
+            j._write_counter(0)
+        again = queue_operations(j, engine, plan).queued  # numbered after what is present
+        assert [op["seq"] for op in again] == [5, 6, 7, 8]
+        assert [op["op_id"] for op in j.ops()][:4] == [op["op_id"] for op in first]
+        with pytest.raises(JournalError, match="would replace an existing entry"):
+            j.restore([dict(first[0])], 0)  # type: ignore[list-item]
+        assert len(j.ops()) == 8
+
+
+def test_a_new_journal_appears_whole_and_a_half_one_is_damaged(tmp_path):
+    Journal.open(tmp_path / "j").close()
+    assert sorted(os.listdir(tmp_path)) == ["j"]  # the build directory was renamed into place
+    os.remove(tmp_path / "j" / "cache.db")
+    with pytest.raises(JournalDamagedError, match="its database is missing") as err:
+        Journal.open(tmp_path / "j")
+    assert err.value.path == str(tmp_path / "j")
+    assert not os.path.exists(tmp_path / "j" / "cache.db")  # never re-created
+    with pytest.raises(JournalError, match="nothing was queued"):
+        Journal.open(tmp_path / "other", create=False)
+
+
+def test_ops_read_in_one_range_in_order_with_records_apart(journal, engine):
+    plan = [_op(i, "Create", "account", data={"name": str(i)}) for i in range(25)]
+    queue_operations(journal, engine, plan)
+    scan = journal.scan()
+    assert [op["seq"] for op in scan.ops] == list(range(1, 26)) and scan.damaged == []
+    assert journal.counts() == {"pending": 25}
+    assert len(list(journal.records("account"))) == 25

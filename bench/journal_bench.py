@@ -1,0 +1,207 @@
+"""Journal benchmark (issues 13 and 14): durable enqueue and listing at 100,000 operations,
+each beside its floor, and the cost of the integrity checks, all in the same run.
+
+    .venv/bin/python bench/journal_bench.py [--ops 100000] [--small 10000] [--repeat 3]
+
+* enqueue: ``queue_operations`` (what ``run --offline`` does after linting: ids, labels, local
+  store, journal, one transaction, ``synchronous=FULL``) into a fresh journal, with the checks
+  ``run`` makes first (``Journal.verify``: quick check, entries, counter) and without them.
+  Floors: one diskcache ``set`` per operation in one transaction; sqlite ``executemany`` of the
+  same JSON rows into a plain table (FULL, one transaction).
+* listing: ``Journal.scan()`` (validated entries) plus the quick check every command runs, and
+  ``Journal.ops()``, at ``--small`` and ``--ops`` operations (linearity: the time per operation
+  at both sizes). Floor: one range SELECT over the same database + ``json.loads`` per row.
+* ``queue --all --format json`` as a process (start-up and JSON output included), for scale.
+
+Figures are medians over ``--repeat`` runs; ratios are taken against the floor of the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import typing as t
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from validator.api import load_engine
+from validator.executor.enqueue import queue_operations
+from validator.executor.journal import DBNAME, Journal, journal_dir
+from validator.plan import Operation
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def plan(n: int) -> list[Operation]:
+    """Groups of 4: an account, a contact bound to it, an update of the contact, a delete of
+    the contact (records that depend on each other, as in a field visit)."""
+    ops: list[Operation] = []
+
+    def add(message: str, table: str, **kw: t.Any) -> None:
+        n = len(ops)
+        ops.append(Operation(index=n, message=message, table=table, path="bench", line=n + 1,
+                             column=1, **kw))  # fmt: skip
+
+    for g in range(n // 4):
+        add("Create", "account", label=f"a{g}", data={"name": f"Account {g}", "telephone1": "555"})
+        bind = {"parentcustomerid_account@odata.bind": f"$a{g}"}
+        add("Create", "contact", label=f"c{g}", data={"lastname": f"C{g}", **bind})
+        add("Update", "contact", id=f"$c{g}", data={"telephone1": f"555-{g}"})
+        add("Delete", "contact", id=f"$c{g}")
+    return ops
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def enqueue(engine: t.Any, ops: list[Operation], path: str, *, checks: bool) -> float:
+    with Journal.open(path) as j:
+        t0 = time.perf_counter()
+        if checks:
+            j.verify()
+        queued = queue_operations(j, engine, ops).queued
+        took = time.perf_counter() - t0
+    assert len(queued) == len(ops)
+    return len(ops) / took
+
+
+def floor_diskcache_set(rows: list[tuple[str, str]], path: str) -> float:
+    import diskcache
+
+    with diskcache.Cache(path, eviction_policy="none", sqlite_synchronous=2,
+                         disk_min_file_size=2**30, cull_limit=0) as cache:  # fmt: skip
+        t0 = time.perf_counter()
+        with cache.transact():
+            for key, value in rows:
+                cache.set(key, value)
+        return len(rows) / (time.perf_counter() - t0)
+
+
+def floor_executemany(rows: list[tuple[str, str]], path: str) -> float:
+    con = sqlite3.connect(path, isolation_level=None)
+    con.execute("PRAGMA journal_mode = wal")
+    con.execute("PRAGMA synchronous = FULL")
+    con.execute("CREATE TABLE j (key TEXT PRIMARY KEY, value TEXT)")
+    t0 = time.perf_counter()
+    con.execute("BEGIN IMMEDIATE")
+    con.executemany("INSERT INTO j VALUES (?, ?)", rows)
+    con.execute("COMMIT")
+    took = time.perf_counter() - t0
+    con.close()
+    return len(rows) / took
+
+
+def floor_range_select(path: str) -> float:
+    con = sqlite3.connect(os.path.join(path, DBNAME))
+    t0 = time.perf_counter()
+    rows = con.execute(
+        "SELECT value FROM Cache WHERE key >= 'op:' AND key < 'op;' ORDER BY key"
+    ).fetchall()
+    loaded = [json.loads(v) for (v,) in rows]
+    took = time.perf_counter() - t0
+    con.close()
+    assert loaded
+    return took
+
+
+def listing(path: str) -> tuple[float, float, float]:
+    """(scan + quick check, scan alone, ops()) seconds."""
+    with Journal.open(path) as j:
+        t0 = time.perf_counter()
+        j.verify(entries=False)
+        found = j.scan()
+        with_checks = time.perf_counter() - t0
+        assert not found.damaged
+        t0 = time.perf_counter()
+        j.scan()
+        scan = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        j.ops()
+        ops = time.perf_counter() - t0
+    return with_checks, scan, ops
+
+
+def queue_process(data_dir: str) -> float:
+    env = dict(os.environ, MSGAVAIL_DATA_DIR=data_dir, PYTHONPATH=ROOT)
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "validator.cli", "queue", "--all", "--format", "json"],
+                   env=env, stdout=subprocess.DEVNULL, check=True)  # fmt: skip
+    return time.perf_counter() - t0
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--ops", type=int, default=100_000)
+    p.add_argument("--small", type=int, default=10_000)
+    p.add_argument("--repeat", type=int, default=3)
+    args = p.parse_args()
+    tmp = tempfile.mkdtemp(prefix="msgavail-journal-bench-")
+    engine = load_engine()  # the published default: no network, no cache
+    try:
+        big = plan(args.ops)
+        rates: dict[str, list[float]] = {}
+        for r in range(args.repeat):
+            for checks in (False, True):
+                name = "with checks" if checks else "without checks"
+                rate = enqueue(engine, big, os.path.join(tmp, f"enq-{checks}-{r}"), checks=checks)
+                rates.setdefault(name, []).append(rate)
+                shutil.rmtree(os.path.join(tmp, f"enq-{checks}-{r}"))
+        # The floors write the same JSON text the journal stores.
+        with Journal.open(os.path.join(tmp, "sample")) as j:
+            queue_operations(j, engine, big)
+            rows = [
+                (f"op:{op['seq']:016d}", json.dumps(op, separators=(",", ":"))) for op in j.ops()
+            ]
+        for r in range(args.repeat):
+            rates.setdefault("floor: one diskcache set per op", []).append(
+                floor_diskcache_set(rows, os.path.join(tmp, f"dc-{r}"))
+            )
+            rates.setdefault("floor: sqlite executemany", []).append(
+                floor_executemany(rows, os.path.join(tmp, f"em-{r}.db"))
+            )
+        print(f"enqueue of {len(big)} operations, durable (median of {args.repeat}):")
+        for name, values in rates.items():
+            print(f"  {name:<34} {median(values):>9,.0f} ops/s")
+        cost = 1 - median(rates["with checks"]) / median(rates["without checks"])
+        print(f"  integrity checks cost: {cost * 100:.1f} % of the enqueue rate")
+
+        # -- listing at two sizes -----------------------------------------------------------
+        for size in (args.small, args.ops):
+            data = os.path.join(tmp, f"data-{size}")
+            path = journal_dir("local", data)
+            with Journal.open(path) as j:
+                queue_operations(j, engine, plan(size))
+            checked, scans, opss, floors, procs = [], [], [], [], []
+            for _ in range(args.repeat):
+                floors.append(floor_range_select(path))
+                a, b, c = listing(path)
+                checked.append(a)
+                scans.append(b)
+                opss.append(c)
+                procs.append(queue_process(data))
+            f = median(floors)
+            print(f"listing {size} operations (median of {args.repeat}):")
+            print(f"  floor: range SELECT + json.loads    {f:7.3f} s  {f / size * 1e6:6.2f} us/op")
+            for name, values in (("Journal.ops()", opss), ("Journal.scan()", scans),
+                                 ("quick check + scan (queue)", checked)):  # fmt: skip
+                m = median(values)
+                print(f"  {name:<34} {m:7.3f} s  {m / size * 1e6:6.2f} us/op  x{m / f:4.2f} floor")
+            m = median(checked)
+            print(f"  integrity checks cost on listing: {(m / median(scans) - 1) * 100:.1f} %")
+            print(f"  `msgavail queue --all --format json` process: {median(procs):.2f} s")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

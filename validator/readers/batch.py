@@ -347,10 +347,23 @@ def _requests(src: _Lines) -> t.Iterator[_Request]:
     yield from _parts(src, _Stops(boundary), "", False, where)
 
 
+def _one_key(piece: str) -> bool:
+    """True when ``piece`` has no parentheses, or one "(" before one ")" (nothing to join)."""
+    opening = piece.find("(")
+    if opening < 0:
+        return ")" not in piece
+    closing = piece.find(")")
+    return closing > opening and piece.count("(") == 1 and piece.count(")") == 1
+
+
 def _segments(path: str) -> list[str]:
     """URL path split on '/' outside parentheses and quotes."""
     if "(" not in path:  # quotes only matter inside parentheses
         return [s for s in path.split("/") if s]
+    if "'" not in path:  # the usual key, set(guid): each piece holds at most one "(...)"
+        pieces = path.split("/")
+        if all(_one_key(p) for p in pieces):
+            return [s for s in pieces if s]
     segs: list[str] = []
     depth = 0
     quoted = False

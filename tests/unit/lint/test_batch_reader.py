@@ -6,6 +6,8 @@ import os
 import typing as t
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from metadata.errors import PlanError
 from validator.api import load_engine
@@ -218,3 +220,29 @@ def test_text_and_bytes_are_read_as_files_are(tmp_path: t.Any) -> None:
     from_file = [op._replace(path="x") for op in ops(tmp_path, text, names=False)]
     assert list(iter_batch(text, "x")) == from_file
     assert list(iter_batch(text.encode(), "x")) == from_file
+
+
+def _slow_segments(path: str) -> list[str]:
+    segs, depth, quoted, cur = [], 0, False, []
+    for ch in path:
+        if ch == "'" and depth:
+            quoted = not quoted
+        elif not quoted and ch == "(":
+            depth += 1
+        elif not quoted and ch == ")":
+            depth = max(depth - 1, 0)
+        if ch == "/" and not depth and not quoted:
+            segs.append("".join(cur))
+            cur = []
+        else:
+            cur.append(ch)
+    segs.append("".join(cur))
+    return [s for s in segs if s]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="ab/()'$", max_size=16))
+def test_url_segments_fast_path_is_exact(path: str) -> None:
+    from validator.readers.batch import _segments
+
+    assert _segments(path) == _slow_segments(path)

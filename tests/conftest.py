@@ -18,7 +18,7 @@ import pytest
 import metadata.locations
 
 # The Web API emulator fixtures (emulator, start_emulator, token_env) for every test.
-pytest_plugins = ("tests.emulator_fixtures",)
+pytest_plugins = ("tests.emulator_fixtures", "tests.sdk_support")
 
 
 class RealNetworkAccess(AssertionError):

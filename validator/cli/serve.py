@@ -91,6 +91,12 @@ class ByteSize(click.ParamType):  # type: ignore[type-arg]
     help="Seconds between looks for a newer harvest or snapshot file (0: never).",
 )
 @click.option("--access-log", is_flag=True, help="Log each request on stderr.")
+@click.option(
+    "--bench-endpoint",
+    is_flag=True,
+    hidden=True,
+    help="Also serve GET /_bench/constant (bench/serve_bench.py's baseline).",
+)
 @data_source_options
 def serve(
     host: str,
@@ -101,6 +107,7 @@ def serve(
     grace: float,
     refresh_interval: float,
     access_log: bool,
+    bench_endpoint: bool,
     snapshot: str | None,
     org: str | None,
     cache_dir: str | None,
@@ -132,6 +139,7 @@ def serve(
             timeout=timeout,
             refresh_interval=refresh_interval,
             cors_origins=cors,
+            bench_endpoint=bench_endpoint,
         )
         app = create_app(holder, settings)
         sock = bind(host, port)

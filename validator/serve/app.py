@@ -74,6 +74,8 @@ class ServeSettings:
     refresh_interval: float = DEFAULT_REFRESH_INTERVAL
     """Seconds between looks at the data source for a newer harvest (0: never)."""
     cors_origins: tuple[str, ...] = ()
+    bench_endpoint: bool = False
+    """Mount GET /_bench/constant (a constant JSON object): bench/serve_bench.py's baseline."""
 
 
 class ApiError(Exception):
@@ -513,8 +515,9 @@ def create_app(holder: Holder, settings: ServeSettings | None = None) -> Starlet
         Route("/v1/snapshot", svc.snapshot, methods=["GET"]),
         Route("/healthz", svc.healthz, methods=["GET"]),
         Route("/openapi.json", svc.openapi, methods=["GET"]),
-        Route("/_bench/constant", svc.trivial, methods=["GET"], include_in_schema=False),
     ]
+    if settings.bench_endpoint:
+        routes.append(Route("/_bench/constant", svc.trivial, methods=["GET"]))
     middleware = []
     if settings.cors_origins:
         from starlette.middleware.cors import CORSMiddleware

@@ -73,7 +73,8 @@ def bench_startup(runs: int) -> tuple[float, float]:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     ours = [exe, "check", "Create", "queue"]
     floor = [sys.executable, "-c", "import click"]
-    t_ours, t_floor = [], []
+    t_ours: list[float] = []
+    t_floor: list[float] = []
     for _ in range(3):  # warm the file cache
         subprocess.run(ours, capture_output=True, env=env)
         subprocess.run(floor, capture_output=True, env=env)

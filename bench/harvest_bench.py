@@ -1,8 +1,10 @@
-"""Benchmark: full harvest of a 20,000-filter org from the emulator.
+"""Benchmark: full harvest of a 20,000-filter org (with mobile offline profiles) from the emulator.
 
 Compares, in the same run and against the same emulator:
   * requests made by ``metadata.harvest.harvest`` vs the minimum possible (one request per
-    page of each paged table at the 5,000-row server maximum, plus one for EntityDefinitions);
+    page of each paged table at the 5,000-row server maximum, at least one even when empty,
+    plus one for EntityDefinitions); the org has ``--profiles`` mobile offline profiles of
+    ``--profile-tables`` tables each (default 20 x 60: 1,200 profile items);
   * wall time of the harvest (download + parse + Snapshot) vs downloading the same pages with
     plain httpx (same URLs, same headers, JSON parsed, nextLink followed): the overhead ratio;
   * wall time of harvest + writing it to a diskcache store, and of the freshness probe;
@@ -11,7 +13,8 @@ Compares, in the same run and against the same emulator:
     write, over a cache that already holds a harvest), and of a within-TTL answer (``refresh``
     reading the cached snapshot once).
 
-Usage: python bench/harvest_bench.py [--filters 20000] [--runs 7]
+Usage: python bench/harvest_bench.py [--filters 20000] [--profiles 20] [--profile-tables 60]
+       [--runs 7]
 """
 
 from __future__ import annotations
@@ -25,8 +28,17 @@ import time
 import httpx
 
 from fixtures.emulator import start
+from fixtures.emulator.seed import CUSTOM_FILTER, big_org, offline_profile, profile_item
 from metadata.auth import StaticToken
-from metadata.harvest import FILTER_COLUMNS, MESSAGE_COLUMNS, TABLE_PROPERTIES, harvest, probe
+from metadata.harvest import (
+    FILTER_COLUMNS,
+    MESSAGE_COLUMNS,
+    PROFILE_COLUMNS,
+    PROFILE_ITEM_COLUMNS,
+    TABLE_PROPERTIES,
+    harvest,
+    probe,
+)
 from metadata.refresh import refresh
 from metadata.store import Store
 from metadata.webapi import WebAPIClient, quote_query
@@ -39,7 +51,10 @@ QUERIES = [
         [("$select", FILTER_COLUMNS), ("$expand", "sdkmessageid($select=name)")],
     ),
     ("EntityDefinitions", [("$select", TABLE_PROPERTIES)]),
+    ("mobileofflineprofiles", [("$select", PROFILE_COLUMNS)]),
+    ("mobileofflineprofileitems", [("$select", PROFILE_ITEM_COLUMNS)]),
 ]
+PAGED = ("sdkmessages", "sdkmessagefilters", "mobileofflineprofiles", "mobileofflineprofileitems")
 
 
 class CountingTransport(httpx.HTTPTransport):
@@ -80,12 +95,24 @@ def plain_httpx(api_url: str) -> tuple[int, int]:
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--filters", type=int, default=20_000)
+    ap.add_argument("--profiles", type=int, default=20)
+    ap.add_argument("--profile-tables", type=int, default=60)
     ap.add_argument("--runs", type=int, default=7)
     args = ap.parse_args()
 
-    with start(f"big:{args.filters}", token=TOKEN) as emu:
+    seed = big_org(args.filters)
+    names = [row["LogicalName"] for row in seed["EntityDefinitions"]]
+    seed["mobileofflineprofiles"] = [
+        offline_profile(f"Profile {p:02d}") for p in range(args.profiles)
+    ]
+    seed["mobileofflineprofileitems"] = [
+        profile_item(f"Profile {p:02d}", names[(p + k) % len(names)], CUSTOM_FILTER, mine=True)
+        for p in range(args.profiles)
+        for k in range(min(args.profile_tables, len(names)))
+    ]
+    with start(seed, token=TOKEN) as emu:
         counts = emu.store.counts()
-        minimum = sum(-(-counts[s] // 5000) for s in ("sdkmessages", "sdkmessagefilters")) + 1
+        minimum = sum(max(1, -(-counts[s] // 5000)) for s in PAGED) + 1
         t_lib, t_plain, t_store, t_probe, t_cli, t_cached = [], [], [], [], [], []
         requests = probe_requests = 0
         with tempfile.TemporaryDirectory() as tmp, Store.open(tmp) as store:
@@ -128,7 +155,8 @@ def main() -> int:
     med = statistics.median
     print(
         f"org: {counts['sdkmessages']} messages, {counts['sdkmessagefilters']} filters, "
-        f"{counts['EntityDefinitions']} tables; {args.runs} runs, medians"
+        f"{counts['EntityDefinitions']} tables, {counts['mobileofflineprofiles']} mobile offline "
+        f"profiles with {counts['mobileofflineprofileitems']} items; {args.runs} runs, medians"
     )
     print(
         f"requests: harvest {requests}, minimum {minimum}, plain httpx {plain_requests}; "

@@ -1,7 +1,7 @@
 """Benchmarks for `msgavail lint`, each against a floor measured in the same run.
 
     .venv/bin/pip install check-jsonschema      # the jsonschema case's baseline; not a dependency
-    .venv/bin/python bench/lint_bench.py [--cases jsonschema,json,batch,memory] [--repeat 5]
+    .venv/bin/python bench/lint_bench.py [--cases jsonschema,json,batch,mobile,memory] [--repeat 5]
 
 Cases (all print medians and ratios; figures go to BENCHMARKS.md):
 
@@ -14,6 +14,10 @@ Cases (all print medians and ratios; figures go to BENCHMARKS.md):
   ``json.load`` of the same file (issue 14 goal: <= 3x).
 - ``batch``: linting a 10,000-operation OData ``$batch`` body (about 3 MB) in-process against
   reading, decoding and splitting it into lines (issue 14 goal: <= 10x).
+- ``mobile``: `msgavail lint` on the same 100,000-operation plan in ``--mode mobile --profile``
+  against ``--mode offline`` in the same invocation, fresh processes, alternating, both on one
+  snapshot (the published default plus a mobile offline profile holding the plan's tables but
+  email); wall time and peak RSS (issue 9 goal: both within 1.1x of the offline run).
 - ``memory``: peak RSS of `msgavail lint --format json` in a fresh process on hostile inputs: a
   ``.batch`` padded with 20 MB of blank lines, a 200 MB ``$batch``, and a YAML plan whose
   aliases would expand to millions of nodes (issue 13 goal: under 300 MiB each), against the
@@ -192,6 +196,64 @@ def case_jsonschema(tmp: str, n: int, repeat: int) -> None:
     print(f"  ratio (ours/base)  : time {t_ours / t_base:.2f}  memory {m_ours / m_base:.2f}")
 
 
+def _mobile_snapshot(path: str) -> str:
+    """The published default plus one mobile offline profile holding the plan's tables (so both
+    modes find the same 100 Creates on queue: the same findings, the rules differ)."""
+    from metadata import published, snapshot
+    from metadata.model import OfflineProfile, ProfileItem, Snapshot
+
+    base = published.load()
+    items = tuple(ProfileItem(tb, "all-records") for tb in sorted(TABLES))
+    tables = [
+        tb._replace(is_available_offline=True, is_offline_in_mobile_client=True)
+        if tb.logical_name in TABLES else tb
+        for tb in base.tables
+    ]  # fmt: skip
+    snap = Snapshot(base.messages, base.filters, tables, base.custom_rules, source=base.source,
+                    profiles=[OfflineProfile("Bench Profile", items)])  # fmt: skip
+    snapshot.write(snap, path)
+    return path
+
+
+def case_mobile(tmp: str, n: int, repeat: int) -> None:
+    msgavail = os.path.join(os.path.dirname(sys.executable), "msgavail")
+    plan = os.path.join(tmp, "plan.json")
+    if not os.path.exists(plan):
+        generate(n, plan)
+    snap = _mobile_snapshot(os.path.join(tmp, "mobile-snapshot.json"))
+    common = [
+        msgavail,
+        "lint",
+        plan,
+        "--format",
+        "json",
+        "--output",
+        os.devnull,
+        "--snapshot",
+        snap,
+    ]
+    offline_cmd = [*common, "--mode", "offline"]
+    mobile_cmd = [*common, "--mode", "mobile", "--profile", "bench profile"]
+    measure(offline_cmd)  # warm the page cache and .pyc files
+    measure(mobile_cmd)
+    off: list[tuple[float, float, int]] = []
+    mob: list[tuple[float, float, int]] = []
+    for _ in range(repeat):
+        off.append(measure(offline_cmd))
+        mob.append(measure(mobile_cmd))
+    t_off = statistics.median(r[0] for r in off)
+    t_mob = statistics.median(r[0] for r in mob)
+    m_off = statistics.median(r[1] for r in off)
+    m_mob = statistics.median(r[1] for r in mob)
+    print(
+        f"mobile: plan of {n} operations, {os.path.getsize(plan) / 1e6:.1f} MB; {repeat} runs each"
+    )
+    print(f"  lint --mode offline : {t_off:6.2f} s  {m_off:6.1f} MiB  (exit {off[0][2]})")
+    print(f"  lint --mode mobile  : {t_mob:6.2f} s  {m_mob:6.1f} MiB  (exit {mob[0][2]})")
+    print(f"  ratio (mobile/offline): time {t_mob / t_off:.3f}  memory {m_mob / m_off:.3f}"
+          "  (goal <= 1.1 each)")  # fmt: skip
+
+
 def _linter() -> t.Any:
     from validator.api import default_engine
     from validator.linter import Linter
@@ -289,7 +351,7 @@ def case_memory(tmp: str) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--cases", default="jsonschema,json,batch,memory")
+    ap.add_argument("--cases", default="jsonschema,json,batch,mobile,memory")
     ap.add_argument("--operations", type=int, default=100_000)
     ap.add_argument("--batch-operations", type=int, default=10_000)
     ap.add_argument("--repeat", type=int, default=5)
@@ -302,6 +364,8 @@ def main() -> None:
             case_json(tmp, args.operations, args.repeat)
         if "batch" in cases:
             case_batch(tmp, args.batch_operations, args.repeat)
+        if "mobile" in cases:
+            case_mobile(tmp, args.operations, args.repeat)
         if "memory" in cases:
             case_memory(tmp)
 

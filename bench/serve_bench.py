@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import typing as t
 import urllib.parse
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -59,7 +60,9 @@ def start_server() -> tuple[subprocess.Popen[str], str]:
     return proc, m.group(1)
 
 
-def wrk(url: str, paths: list[str], duration: float, connections: int, workdir: str) -> dict:
+def wrk(
+    url: str, paths: list[str], duration: float, connections: int, workdir: str
+) -> dict[str, t.Any]:
     script = os.path.join(workdir, f"paths-{len(paths)}.lua")
     with open(script, "w") as fh:
         fh.write(LUA % ",".join(json.dumps(p) for p in paths))
@@ -174,7 +177,7 @@ def main() -> None:
             }
             for paths in cases.values():  # warm up: imports, memo, CPU caches
                 wrk(url, paths, 2, args.connections, workdir)
-            results: dict[str, list[dict]] = {k: [] for k in cases}
+            results: dict[str, list[dict[str, t.Any]]] = {k: [] for k in cases}
             names = list(cases)
             for i in range(args.rounds):
                 # Each round starts with another case, so none always follows the same one.

@@ -19,6 +19,9 @@ The hierarchy::
     ├── JournalError                   the offline journal cannot be read or written
     │   ├── JournalLockedError         another sync is already playing the journal back
     │   └── JournalDamagedError        the journal's database or some entries are unreadable
+    ├── NotAvailableError              validator.guard refused an SDK write before sending it:
+    │   │                              the verdict says it does not run in the mode
+    │   └── NotQueueableError          the queueing guard cannot journal this kind of write
     └── WebAPIError                    talking to a Dataverse organization failed
         ├── InsecureURLError           http:// to a host that is not loopback, or a malformed URL
         ├── TransportError             connection refused, reset, timed out (after retries)
@@ -48,7 +51,9 @@ __all__ = [
     "JournalError",
     "JournalLockedError",
     "MsgavailError",
+    "NotAvailableError",
     "NotFoundError",
+    "NotQueueableError",
     "PlanError",
     "ServerError",
     "SnapshotFormatError",
@@ -65,6 +70,25 @@ __all__ = [
 
 class MsgavailError(Exception):
     """Base class: a failure msgavail explains to its user in one line."""
+
+
+class NotAvailableError(MsgavailError):
+    """A write the guard (``validator.guard``) refused before anything was sent.
+
+    ``verdict`` is the engine's ``validator.engine.Verdict`` (its ``reason`` names the deciding
+    column and value; None for a write that cannot be queued at all), ``operation`` what the
+    SDK was asked (e.g. ``records.create``)."""
+
+    def __init__(self, operation: str, verdict: t.Any, detail: str = "") -> None:
+        self.operation = operation
+        self.verdict = verdict
+        text = f"{operation}: {verdict.reason}" if verdict is not None else operation
+        super().__init__(text + (f": {detail}" if detail else ""))
+
+
+class NotQueueableError(NotAvailableError):
+    """The queueing guard cannot put this write in the offline journal (an upsert by alternate
+    key: playback creates and updates records by id)."""
 
 
 class InputError(MsgavailError, ValueError):

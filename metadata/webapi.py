@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import email.utils
 import random
+import threading
 import time
 import typing as t
 import urllib.parse
@@ -113,6 +114,14 @@ class WebAPIClient:
         self._random = random_source
         self._on_wait = on_wait
         self.requests_sent = 0  # every attempt, retries included
+        # Service protection limits are per user: a 429 met by one thread holds every thread
+        # that shares this client until its Retry-After has passed.
+        self.throttled = 0  # 429s met (retried or not)
+        self.waited = 0.0  # seconds spent waiting on Retry-After
+        self.dop_hint: int | None = None  # the server's x-ms-dop-hint, once seen
+        self._hold_until = 0.0
+        self._hold_lock = threading.Lock()
+        self._local = threading.local()
         if transport is None and self._origin.scheme == "http":
             transport = httpx.HTTPTransport(verify=_no_trust_anchors())
         self._http = httpx.Client(
@@ -199,6 +208,7 @@ class WebAPIClient:
             send_headers.setdefault("Content-Type", "application/json")
         failures = throttles = 0
         while True:
+            self._await_hold()
             send_headers["Authorization"] = "Bearer " + self._tokens.get_token()
             self.requests_sent += 1
             try:
@@ -222,10 +232,15 @@ class WebAPIClient:
                     url=_display(url),
                 ) from None
             status = response.status_code
+            self._note_hint(response.headers)
+            if status == 429:
+                self.throttled += 1
             if status == 429 and throttles < self.retry.max_throttle_retries:
                 response.close()
                 limit = self.retry.max_throttle_retries
                 delay = self._retry_after(response, throttles)
+                self._local.slept_until = self.hold(delay)
+                self.waited += delay
                 self._wait(delay, "throttled (HTTP 429)", throttles + 1, limit, url)
                 throttles += 1
                 continue
@@ -302,6 +317,29 @@ class WebAPIClient:
         if self._on_wait is not None:
             self._on_wait(Wait(seconds, reason, attempt, limit, _display(url)))
         self._sleep(seconds)
+
+    def hold(self, seconds: float) -> float:
+        """Hold every request through this client for ``seconds`` (a Retry-After: the limits
+        are per user, so every thread waits); the monotonic time the hold ends."""
+        with self._hold_lock:
+            self._hold_until = max(self._hold_until, time.monotonic() + max(0.0, seconds))
+            return self._hold_until
+
+    def _await_hold(self) -> None:
+        with self._hold_lock:
+            until = self._hold_until
+        if until <= getattr(self._local, "slept_until", 0.0):
+            return  # this thread already waited for this hold
+        delay = until - time.monotonic()
+        self._local.slept_until = until
+        if delay > 0:
+            self.waited += delay
+            self._sleep(delay)
+
+    def _note_hint(self, headers: t.Mapping[str, str]) -> None:
+        value = headers.get("x-ms-dop-hint")
+        if value and value.strip().isdigit():
+            self.dop_hint = int(value)
 
     # Public for callers that retry at their own level (the executor's playback rounds, the
     # parts of a $batch): one backoff curve, one Retry-After reading, one injectable sleep.

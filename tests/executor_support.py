@@ -89,7 +89,10 @@ def relationship_plan(accounts: int = 15, first: int = 0) -> list[dict[str, t.An
     return ops
 
 
-def expected_state(ops: t.Sequence[t.Mapping[str, t.Any]]) -> tuple[dict[str, dict], set]:
+State = tuple[dict[str, dict[str, t.Any]], set[t.Any]]  # {entity set: {id: columns}}, links
+
+
+def expected_state(ops: t.Sequence[t.Mapping[str, t.Any]]) -> State:
     """What the org must hold after ``ops`` (journal entries) are applied once, in order:
     {entity set: {id: columns}} and the set of links. Written independently of playback."""
     sets = {"account": ("accounts", "accountid"), "contact": ("contacts", "contactid")}
@@ -119,7 +122,7 @@ def expected_state(ops: t.Sequence[t.Mapping[str, t.Any]]) -> tuple[dict[str, di
     return rows, links
 
 
-def actual_state(store: t.Any) -> tuple[dict[str, dict], set]:
+def actual_state(store: t.Any) -> State:
     from fixtures.emulator import writes
 
     rows = {}

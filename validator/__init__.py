@@ -18,7 +18,9 @@ from metadata.errors import (
     InsecureURLError,
     JournalError,
     MsgavailError,
+    NotAvailableError,
     NotFoundError,
+    NotQueueableError,
     PlanError,
     ServerError,
     SnapshotFormatError,
@@ -34,6 +36,7 @@ from metadata.errors import (
 from metadata.model import Availability, Mode, OfflineProfile, ProfileItem, Snapshot, Source
 from validator.api import check, default_engine, load_engine
 from validator.engine import Engine, Verdict
+from validator.guards import GuardedClient, guard
 
 __all__ = [
     "AuthenticationError",
@@ -42,12 +45,15 @@ __all__ = [
     "ConfigError",
     "DataUnavailableError",
     "Engine",
+    "GuardedClient",
     "InputError",
     "InsecureURLError",
     "JournalError",
     "Mode",
     "MsgavailError",
+    "NotAvailableError",
     "NotFoundError",
+    "NotQueueableError",
     "OfflineProfile",
     "PlanError",
     "ProfileItem",
@@ -67,5 +73,6 @@ __all__ = [
     "__version__",
     "check",
     "default_engine",
+    "guard",
     "load_engine",
 ]

@@ -189,11 +189,20 @@ class Engine:
             if found is None:
                 import difflib
 
-                pool = {p.name.lower(): p.name for p in profiles}
-                near = difflib.get_close_matches(name.strip().lower(), list(pool), n=3, cutoff=0.5)
+                want = name.strip().lower()
+                near = [
+                    p.name
+                    for p in profiles
+                    if want in p.name.lower()
+                    or difflib.get_close_matches(want, [p.name.lower()], cutoff=0.6)
+                    or any(
+                        difflib.get_close_matches(w, p.name.lower().split(), cutoff=0.75)
+                        for w in want.split()
+                    )
+                ]
                 raise UnknownProfileError(
                     name,
-                    [pool[n] for n in near],
+                    near[:3],
                     detail=f"(profiles: {_names(profiles)})" if profiles else "(no profiles)",
                 )
             return found

@@ -87,7 +87,7 @@ def test_online_mode(capsys: pytest.CaptureFixture[str]) -> None:
     assert r.exit_code == 0 and "is available online" in r.stdout
 
 
-def test_snapshot_option_and_env(tmp_path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_snapshot_option_and_env(tmp_path, capsys, monkeypatch) -> None:
     data = snapshot.to_dict(published.load())
     for f in data["filters"]:
         if f["message"] == "Create" and f.get("primary_table") == "queue":
@@ -101,7 +101,7 @@ def test_snapshot_option_and_env(tmp_path, capsys, monkeypatch) -> None:  # type
     assert run_cli(["check", "Create", "queue"], capsys).exit_code == 0
 
 
-def test_bad_snapshot_is_refused(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_bad_snapshot_is_refused(tmp_path, capsys) -> None:
     path = tmp_path / "snap.json"
     path.write_text('{"format": "msgavail-snapshot", "format_version": 1}')
     r = run_cli(["check", "Create", "queue", "--snapshot", str(path)], capsys)
@@ -110,7 +110,7 @@ def test_bad_snapshot_is_refused(tmp_path, capsys) -> None:  # type: ignore[no-u
     assert len(r.stderr.strip().splitlines()) == 1
 
 
-def test_org_without_harvest_says_what_to_do(cache_dir, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_org_without_harvest_says_what_to_do(cache_dir, capsys) -> None:
     r = run_cli(["check", "Create", "account", "--org", "https://contoso.crm.dynamics.com"], capsys)
     assert r.exit_code == 2
     assert "msgavail harvest --org https://contoso.crm.dynamics.com" in r.stderr
@@ -125,7 +125,7 @@ def test_usage_error_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     )
 
 
-def test_real_process_loads_no_heavy_library(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_real_process_loads_no_heavy_library(tmp_path) -> None:
     """`check` on the embedded default must not import jsonschema, lxml, httpx or diskcache."""
     code = (
         "import sys\n"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import typing as t
 
 import pytest
 
@@ -362,11 +363,14 @@ def test_every_harvest_path_reads_the_cached_snapshot_at_most_once(
     import metadata.snapshot
 
     assert run_cli(["harvest", "--org", emulator.url], capsys).exit_code == 0
-    parsed = []
+    parsed: list[int] = []
     real = metadata.snapshot.from_dict
-    monkeypatch.setattr(
-        metadata.snapshot, "from_dict", lambda *a, **k: parsed.append(1) or real(*a, **k)
-    )
+
+    def counting(*a: t.Any, **k: t.Any) -> t.Any:
+        parsed.append(1)
+        return real(*a, **k)
+
+    monkeypatch.setattr(metadata.snapshot, "from_dict", counting)
     r = run_cli(["harvest", "--org", emulator.url, "--format", "json", *args], capsys)
     assert r.exit_code == 0, r.stderr
     assert json.loads(r.stdout)["action"] == action

@@ -44,8 +44,8 @@ def test_two_checks_and_two_harvests_at_once(start_emulator, cache_dir, token_en
         assert p.returncode == 0, err
         assert "harvested" in out or "current" in out
     assert checks >= 2
-    r = run_cli(["check", *check_args[1:]], capsys)
-    assert r.exit_code == 0
+    after = run_cli(["check", *check_args[1:]], capsys)
+    assert after.exit_code == 0
 
 
 @pytest.mark.slow

@@ -47,8 +47,8 @@ def command_raising(request: pytest.FixtureRequest) -> t.Iterator[t.Callable[[Ba
         (["check"], "check: missing argument 'MESSAGE' (see `msgavail check --help`)"),
         (
             ["check", "Create", "--mode", "sometimes"],
-            "check: invalid value for '--mode': 'sometimes' is not one of 'offline', 'online' "
-            "(see `msgavail check --help`)",
+            "check: invalid value for '--mode': 'sometimes' is not one of 'offline', 'online', "
+            "'mobile' (see `msgavail check --help`)",
         ),
         (
             ["lint", "--format", "xml"],

@@ -3,6 +3,7 @@ dataverse-webapi.md §7 describe them: all or nothing, only where sdkmessagefilt
 
 from __future__ import annotations
 
+import typing as t
 import uuid
 
 import httpx
@@ -29,7 +30,7 @@ def _id() -> str:
     return str(uuid.uuid4())
 
 
-def _targets(table: str, rows: list[dict]) -> dict:
+def _targets(table: str, rows: list[dict[str, t.Any]]) -> dict[str, t.Any]:
     return {"Targets": [{"@odata.type": NS + table, **row} for row in rows]}
 
 

@@ -4,6 +4,7 @@ one test per documented operation, asserting on what the SDK returns and what wa
 from __future__ import annotations
 
 import ssl
+import typing as t
 import uuid
 
 import httpx
@@ -14,8 +15,9 @@ pytest.importorskip("PowerPlatform.Dataverse")  # the test extra installs it
 from PowerPlatform.Dataverse.core.errors import HttpError
 
 
-def _row(emu, entity_set: str, key: str) -> dict:
-    return emu.store.get(entity_set, key)
+def _row(emu, entity_set: str, key: str) -> dict[str, t.Any]:
+    row: dict[str, t.Any] = emu.store.get(entity_set, key)
+    return row
 
 
 def test_tls_is_verified_against_the_emulators_own_ca(sdk_emulator):

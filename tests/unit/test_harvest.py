@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import urllib.parse
+
 from fixtures.emulator.seed import synthetic_org
 from metadata.auth import StaticToken
 from metadata.harvest import harvest, probe
@@ -45,8 +47,9 @@ def test_harvest_builds_the_orgs_snapshot(emulator):
     ]
     # filters are asked for with the expanded message name, without FetchXML
     (req,) = emulator.requests("sdkmessagefilters")
-    assert "$expand=sdkmessageid(%24select%3Dname)" in req.query or "sdkmessageid(" in req.query
-    assert "fetchXml" not in req.query
+    query = urllib.parse.parse_qs(req.query)
+    assert query["$expand"] == ["sdkmessageid($select=name)"]
+    assert "fetchXml" not in query
 
 
 def test_probe_matches_a_fresh_harvest_and_sees_changes(emulator):

@@ -3,6 +3,8 @@ exact (nothing lost, nothing doubled)."""
 
 from __future__ import annotations
 
+import typing as t
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -14,7 +16,7 @@ from metadata.webapi import RetryPolicy, WebAPIClient
 FAULT_KINDS = ("throttle", "unavailable", "drop")
 PATHS = ("sdkmessages", "sdkmessagefilters", "EntityDefinitions")
 
-_reference = {}
+_reference: dict[str, t.Any] = {}
 
 
 def reference():

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import typing as t
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -44,7 +45,7 @@ _json = st.recursive(
 )
 
 
-def _paths(value: object, prefix: tuple = ()):  # type: ignore[no-untyped-def]
+def _paths(value: object, prefix: tuple[t.Any, ...] = ()):
     yield prefix
     if isinstance(value, dict):
         for k, v in value.items():

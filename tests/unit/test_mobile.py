@@ -135,7 +135,7 @@ def test_snapshot_round_trip_keeps_profiles(tmp_path: t.Any) -> None:
     back = snapshot.read(path)
     assert back == snap and back.profile("sales") is not None
     assert back.table("contact") is not None
-    assert back.table("incident").is_offline_in_mobile_client is False  # type: ignore[union-attr]
+    assert back.table("incident").is_offline_in_mobile_client is False
     # an org with no profiles stays "known to have none", not "no profile data"
     snapshot.write(mobile_support.snapshot(profiles=[]), path)
     assert snapshot.read(path).has_profile_data

@@ -48,8 +48,8 @@ def test_schema_names_become_logical_names_with_entity_sets() -> None:
     user = snap.table("systemuser")
     assert user is not None and user.schema_name == "SystemUser"
     assert user.entity_set_name == "systemusers"
-    assert snap.table("opportunity").entity_set_name == "opportunities"  # type: ignore[union-attr]
-    assert snap.table("customeraddress").entity_set_name == "customeraddresses"  # type: ignore[union-attr]
+    assert snap.table("opportunity").entity_set_name == "opportunities"
+    assert snap.table("customeraddress").entity_set_name == "customeraddresses"
 
 
 def test_custom_rules_by_ownership() -> None:
@@ -61,7 +61,7 @@ def test_custom_rules_by_ownership() -> None:
     assert create is not None and set(create.ownerships) == {"UserOwned", "OrganizationOwned"}
 
 
-def test_generator_script_runs(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_generator_script_runs(tmp_path) -> None:
     # The documented regeneration command works from a checkout.
     out = subprocess.run(
         [

@@ -10,7 +10,7 @@ from metadata.errors import SnapshotFormatError
 from metadata.model import Availability
 
 
-def test_round_trip(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_round_trip(tmp_path) -> None:
     snap = published.load()
     path = tmp_path / "snap.json"
     snapshot.write(snap, path)
@@ -20,7 +20,7 @@ def test_round_trip(tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert oct(os.stat(path).st_mode & 0o777) != "0o600"  # readable like any file a user saves
 
 
-def test_invalid_json_names_line_and_column(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_invalid_json_names_line_and_column(tmp_path) -> None:
     path = tmp_path / "bad.json"
     path.write_text('{\n  "format": "msgavail-snapshot",\n  oops\n}\n')
     with pytest.raises(SnapshotFormatError) as exc:
@@ -28,7 +28,7 @@ def test_invalid_json_names_line_and_column(tmp_path) -> None:  # type: ignore[n
     assert str(exc.value).startswith(f"{path}:3:3: invalid JSON")
 
 
-def test_schema_violation_names_the_place(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_schema_violation_names_the_place(tmp_path) -> None:
     data = snapshot.to_dict(published.load())
     data["filters"][3]["availability"] = "Sometimes"
     path = tmp_path / "bad.json"
@@ -40,7 +40,7 @@ def test_schema_violation_names_the_place(tmp_path) -> None:  # type: ignore[no-
     assert exc.value.line == 1 and exc.value.column is not None  # json.dumps wrote one line
 
 
-def test_schema_violation_names_line_and_column(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_schema_violation_names_line_and_column(tmp_path) -> None:
     data = snapshot.to_dict(published.load())
     data["filters"][3]["availability"] = "Sometimes"
     path = tmp_path / "bad.json"
@@ -53,12 +53,12 @@ def test_schema_violation_names_line_and_column(tmp_path) -> None:  # type: igno
     assert str(exc.value).startswith(f"{path}:{exc.value.line}:{exc.value.column}: ")
 
 
-def test_missing_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_missing_file(tmp_path) -> None:
     with pytest.raises(SnapshotFormatError, match="cannot read snapshot"):
         snapshot.read(tmp_path / "nope.json")
 
 
-def test_numeric_availability_accepted(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_numeric_availability_accepted(tmp_path) -> None:
     doc = {
         "format": "msgavail-snapshot",
         "format_version": 1,

@@ -22,7 +22,7 @@ from metadata.webapi import RetryPolicy, WebAPIClient
 from tests.emulator_fixtures import EMULATOR_TOKEN
 
 
-class Sleeps(list):
+class Sleeps(list[float]):
     """An injected sleep that records instead of waiting."""
 
     def __call__(self, seconds: float) -> None:

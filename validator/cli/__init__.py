@@ -29,6 +29,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "snapshot": ("validator.cli.snapshot:snapshot", "Export, show and compare snapshot files."),
     "lint": ("validator.cli.lint:lint", "Lint planned operation batches (CI)."),
     "rules": ("validator.cli.lint:rules", "List the lint rules."),
+    "profile": (
+        "validator.cli.profile:profile",
+        "List mobile offline profiles; show a profile's tables.",
+    ),
     "run": ("validator.cli.executor:run", "Queue a plan's operations while offline."),
     "get": ("validator.cli.executor:get", "Read records from the offline store."),
     "sync": ("validator.cli.executor:sync", "Play queued operations back to the org."),

@@ -20,6 +20,7 @@ from validator.cli.options import (
     data_source_options,
     format_option,
     journal_option,
+    offline_mode_option,
     org_option,
     retries_option,
     snapshot_option,
@@ -102,6 +103,7 @@ def _short(op: Op) -> str:
     is_flag=True,
     help="Queue what works offline and report the operations that do not (exit 0).",
 )
+@offline_mode_option
 @format_option()
 @data_dir_option
 @data_source_options
@@ -109,6 +111,8 @@ def run(
     plan: str,
     offline: bool,
     skip_unavailable: bool,
+    mode: t.Literal["offline", "mobile"],
+    profile: str | None,
     fmt: str,
     data_dir: str | None,
     snapshot: str | None,
@@ -117,9 +121,10 @@ def run(
 ) -> int:
     """Queue PLAN's operations while offline.
 
-    The plan is linted for offline mode first, against the data source's availability facts
-    (--snapshot FILE, --org URL's cached harvest, or the published default); nothing touches
-    the network. On any error nothing is queued and the diagnostics are shown (exit 1).
+    The plan is linted for offline mode first (--mode mobile: for Power Apps mobile offline
+    and the --profile's tables), against the data source's availability facts (--snapshot
+    FILE, --org URL's cached harvest, or the published default); nothing touches the network.
+    On any error nothing is queued and the diagnostics are shown (exit 1).
     Creates without an id get one; "$label" refers to an earlier operation's record.
     """
     if not offline:
@@ -133,7 +138,7 @@ def run(
     from validator.executor.journal import journal_name
 
     engine = load_engine(snapshot=snapshot, org=org, cache_dir=cache_dir)
-    outcome = lint_offline(plan, engine)
+    outcome = lint_offline(plan, engine, mode=mode, profile=profile)
     errors = [f for f in outcome.findings if f.severity == "error"]
     blocking = [f for f in errors if not (skip_unavailable and f.code in UNAVAILABLE_CODES)]
     if blocking:
@@ -598,6 +603,27 @@ def repair(
     show_default=True,
     help="Operations per $batch request (1 sends one request per operation).",
 )
+@click.option(
+    "--bulk/--no-bulk",
+    default=True,
+    show_default=True,
+    help="Send consecutive creates (updates) on a table as one CreateMultiple "
+    "(UpdateMultiple) where the org's harvest has the message.",
+)
+@click.option(
+    "--bulk-size",
+    type=click.IntRange(2, 1000),
+    default=250,
+    show_default=True,
+    help="Records per CreateMultiple / UpdateMultiple request.",
+)
+@click.option(
+    "--parallel",
+    type=click.IntRange(1, 52),
+    default=None,
+    help="Requests at once (default: the server's x-ms-dop-hint, reached gradually; "
+    "halved after a 429).",
+)
 @retries_option()
 @click.option(
     "--etag/--no-etag",
@@ -611,6 +637,9 @@ def repair(
 def sync(
     org: str,
     batch_size: int,
+    bulk: bool,
+    bulk_size: int,
+    parallel: int | None,
     retries: int,
     etag: bool,
     fmt: str,
@@ -634,7 +663,13 @@ def sync(
         click.echo(f"nothing queued for {org}")
         return EXIT_OK
     options = SyncOptions(
-        batch_size=batch_size, use_etag=etag, cache_dir=cache_dir, retries=retries
+        batch_size=batch_size,
+        use_etag=etag,
+        cache_dir=cache_dir,
+        retries=retries,
+        bulk=bulk,
+        bulk_size=bulk_size,
+        parallel=parallel,
     )
     bar = _progress(fmt)
     try:
@@ -666,7 +701,9 @@ class _Bar:
         import sys
 
         if self._bar is None:
-            self._bar = click.progressbar(length=total, label="syncing", file=sys.stderr)
+            self._bar = click.progressbar(
+                length=total, label="syncing", file=sys.stderr, show_eta=True
+            )
             self._bar.__enter__()
         self._bar.update(done - self._done)
         self._done = done

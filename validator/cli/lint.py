@@ -115,7 +115,8 @@ def repo_root(start: str) -> str:
 @data_source_options
 def lint(
     paths: tuple[str, ...],
-    mode: t.Literal["offline", "online"] | None,
+    mode: t.Literal["offline", "online", "mobile"] | None,
+    profile: str | None,
     fmt: str | None,
     select: str | None,
     ignore: str | None,
@@ -165,6 +166,7 @@ def lint(
     config = load_config(start)
     config = config.replace(
         mode=mode,
+        profile=profile,
         select=_codes(select, "--select"),
         ignore=_codes(ignore, "--ignore"),
         fail_on=fail_on,
@@ -239,11 +241,29 @@ def should_color(stream: t.TextIO, environ: t.Mapping[str, str] | None = None) -
 
 
 def _write_file(path: str, write: t.Callable[[t.TextIO], None]) -> None:
-    """Write the report beside ``path`` and move it into place: never a half-written report."""
+    """Write the report beside ``path`` and move it into place: never a half-written report.
+
+    Only a regular file (or a new one) is replaced that way; anything else (``/dev/null``, a
+    FIFO, ``/dev/stdout``) is written in place, never renamed over.
+    """
+    import stat
     import tempfile
 
     from metadata.errors import InputError
 
+    try:
+        regular = stat.S_ISREG(os.stat(path).st_mode)
+    except FileNotFoundError:
+        regular = True
+    except OSError as exc:
+        raise InputError(f"cannot write: {exc.strerror or exc}", path=path) from None
+    if not regular:
+        try:
+            with open(path, "w", encoding="utf-8") as fh:
+                write(fh)
+        except OSError as exc:
+            raise InputError(f"cannot write: {exc.strerror or exc}", path=path) from None
+        return
     directory = os.path.dirname(os.path.abspath(path))
     tmp: str | None = None
     try:

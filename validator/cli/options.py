@@ -117,11 +117,39 @@ def format_option(
 
 
 def mode_option(func: F) -> F:
+    """``--mode offline|online|mobile`` and ``--profile NAME`` (mode mobile's profile)."""
+    func = profile_option(func)
     return click.option(
         "--mode",
-        type=click.Choice(["offline", "online"]),
+        type=click.Choice(["offline", "online", "mobile"]),
         default=None,
-        help="Where the operation must run (default: offline).",
+        help="Where the operation must run (default: offline): offline = the classic offline "
+        "client (SdkMessage/SdkMessageFilter availability), online = the server, mobile = Power "
+        "Apps mobile offline, decided by the mobile offline profile (--profile).",
+    )(func)
+
+
+def offline_mode_option(func: F) -> F:
+    """``--mode offline|mobile`` and ``--profile NAME``: which offline client a queue is for."""
+    func = profile_option(func)
+    return click.option(
+        "--mode",
+        type=click.Choice(["offline", "mobile"]),
+        default="offline",
+        show_default=True,
+        help="Which offline client: offline = the classic offline client, mobile = Power Apps "
+        "mobile offline (only what the mobile client could do offline is queued; --profile).",
+    )(func)
+
+
+def profile_option(func: F) -> F:
+    """``--profile NAME``: the mobile offline profile (case-insensitive)."""
+    return click.option(
+        "--profile",
+        metavar="NAME",
+        default=None,
+        help="Mobile offline profile for --mode mobile (case-insensitive; default: the only "
+        "profile in the data; `msgavail profile list` shows them).",
     )(func)
 
 

@@ -80,6 +80,12 @@ def _summary(snap: Snapshot) -> dict[str, t.Any]:
         "client_only_messages": sorted(
             m.name for m in snap.messages if m.availability.label == "Client"
         ),
+        # None: the file carries no profile data (format 1, published default)
+        "profiles": (
+            [{"name": p.name, "tables": list(p.tables)} for p in snap.profiles]
+            if snap.has_profile_data
+            else None
+        ),
     }
 
 
@@ -110,6 +116,13 @@ def show(file: str, fmt: t.Literal["text", "json"]) -> int:
     )
     if summary["client_only_messages"]:
         click.echo("  client-only messages: " + ", ".join(summary["client_only_messages"]))
+    profiles = summary["profiles"]
+    if profiles is None:
+        click.echo("  mobile offline profiles: not recorded (harvest the org to include them)")
+    else:
+        click.echo(f"  mobile offline profiles: {len(profiles)}")
+        for p in profiles:
+            click.echo(f"    {p['name']}: {', '.join(p['tables']) or '(no tables)'}")
     return EXIT_OK
 
 
@@ -163,6 +176,23 @@ def render_diff_text(d: SnapshotDiff) -> list[str]:
             for c in d.tables_changed
         ],
     )
+    section(
+        "mobile offline profiles",
+        [f"{p.name} ({', '.join(p.tables) or 'no tables'})" for p in d.profiles_added],
+        [f"{p.name} ({', '.join(p.tables) or 'no tables'})" for p in d.profiles_removed],
+        [
+            f"{c.name}: "
+            + "; ".join(
+                part
+                for part in (
+                    f"tables added: {', '.join(c.tables_added)}" if c.tables_added else "",
+                    f"tables removed: {', '.join(c.tables_removed)}" if c.tables_removed else "",
+                )
+                if part
+            )
+            for c in d.profiles_changed
+        ],
+    )
     return lines
 
 
@@ -181,7 +211,7 @@ def diff_command(old: str, new: str, fmt: t.Literal["text", "json"]) -> int:
             json.dumps({"old": old, "new": new, "equal": d.is_empty, **d.to_json()}, indent=2)
         )
     elif d.is_empty:
-        click.echo(f"{old} and {new}: no differences in messages, filters or tables")
+        click.echo(f"{old} and {new}: no differences in messages, filters, tables or profiles")
     else:
         for line in render_diff_text(d):
             click.echo(line)

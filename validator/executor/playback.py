@@ -51,6 +51,18 @@ DUPLICATE_KEY = "0x80040237"
 # Error statuses we read ourselves; 401 and 429 stay with the client (auth, Retry-After).
 HANDLED = frozenset(range(400, 500)) - {401, 429} | {500}
 WRITE_VERBS = frozenset({"create", "update", "delete", "setstate", "associate", "disassociate"})
+MAX_PARALLEL = 52  # Dataverse's concurrent-request limit per user (service-limits.md §1)
+ROUND_DEPTH = 3  # requests per worker in a parallel round
+
+
+class Request(t.NamedTuple):
+    """One request of a playback round and the operations it carries."""
+
+    kind: t.Literal["single", "batch", "bulk"]
+    ops: list[Op]
+    reqs: tuple[SubRequest, ...] = ()
+    message: str | None = None  # bulk: CreateMultiple / UpdateMultiple
+    table: str | None = None  # bulk: the table of every target
 
 
 class SyncOptions(t.NamedTuple):
@@ -60,6 +72,9 @@ class SyncOptions(t.NamedTuple):
     client: WebAPIClient | None = None  # injected by tests and benchmarks
     max_idle_rounds: int = 6  # rounds in a row with only transient failures before giving up
     retries: int = 5  # per request, for 5xx and transport errors (429 waits Retry-After)
+    bulk: bool = True  # consecutive creates / updates on a table as CreateMultiple / UpdateMultiple
+    bulk_size: int = 250  # targets per bulk request (measured: bench/executor_bench.py)
+    parallel: int | None = None  # most requests at once; None: the server's x-ms-dop-hint
 
 
 class Outcome(t.NamedTuple):
@@ -79,7 +94,15 @@ class SyncReport:
         self.repaired: list[str] = []  # what the journal's checks put right before playback
         self.requests = 0
         self.batches = 0
+        self.bulk_requests = 0
+        self.throttled = 0  # 429s met, for whole requests and inside batches
+        self.waited = 0.0  # seconds spent waiting on Retry-After
+        self.peak_parallel = 1
         self.seconds = 0.0
+
+    @property
+    def ops_per_second(self) -> float:
+        return len(self.applied) / self.seconds if self.seconds > 0 else 0.0
 
     def to_json(self) -> dict[str, t.Any]:
         return {
@@ -91,6 +114,11 @@ class SyncReport:
             "not_sent": len(self.pending),
             "requests": self.requests,
             "batches": self.batches,
+            "bulk_requests": self.bulk_requests,
+            "throttled": self.throttled,
+            "waited_seconds": round(self.waited, 3),
+            "ops_per_second": round(self.ops_per_second, 1),
+            "parallel": self.peak_parallel,
             "seconds": round(self.seconds, 3),
             "aborted": self.aborted,
             **({"repaired": self.repaired} if self.repaired else {}),
@@ -99,8 +127,15 @@ class SyncReport:
     def lines(self) -> list[str]:
         out = [f"warning: {note}" for note in self.repaired] + [
             f"applied {len(self.applied)} operation(s) to {self.org} in {self.requests} "
-            f"request(s) ({self.seconds:.1f}s)"
+            f"request(s) ({self.seconds:.1f}s, {self.ops_per_second:,.0f} ops/s"
+            + (f", up to {self.peak_parallel} at once" if self.peak_parallel > 1 else "")
+            + ")"
         ]
+        if self.throttled:
+            out.append(
+                f"throttled {self.throttled} time(s) (HTTP 429); waited {self.waited:.1f}s "
+                "on Retry-After"
+            )
         if self.parked:
             out.append(f"parked {len(self.parked)} operation(s) the server refused:")
             for op in self.parked:
@@ -161,6 +196,14 @@ class Resolver:
                 "(harvest again, or drop the operation)"
             )
         return tb.entity_set_name
+
+    def primary_key(self, table: str) -> str:
+        tb = self.snapshot.table(table)
+        return (tb.primary_id_attribute if tb else None) or f"{table}id"
+
+    def supports(self, message: str, table: str) -> bool:
+        """Does the org's harvest have ``message`` (e.g. CreateMultiple) for ``table``?"""
+        return self.snapshot.filter(message, table) is not None
 
 
 def build_request(op: Op, resolver: Resolver, use_etag: bool) -> SubRequest:
@@ -269,11 +312,33 @@ class Player:
         self.progress = progress
         self.report = SyncReport(client.org)
         self._api_path = "/" + client.base_url.split("://", 1)[1].split("/", 1)[1]
-        self.pause = 0.0  # seconds a throttled request inside a batch asked us to wait
+        self.dop = max(1, min(MAX_PARALLEL, options.parallel or 1))  # grows to the hint
+        self._no_bulk: set[int] = set()  # seqs that go alone after a failed bulk request
+        self._part_throttles = 0
 
     # -- the loop ----------------------------------------------------------------------------
     def run(self) -> SyncReport:
         started = time.monotonic()
+        throttled, waited = self.client.throttled, self.client.waited
+        try:
+            return self._run(started)
+        finally:
+            self.report.throttled += self.client.throttled - throttled
+            self.report.waited += self.client.waited - waited
+            self.report.seconds = time.monotonic() - started
+
+    def _probe(self) -> None:
+        """The server's x-ms-dop-hint before the first round (a GET WhoAmI, as the docs
+        suggest), so playback starts at the recommended parallelism."""
+        if self.options.parallel or self.client.dop_hint is not None:
+            return
+        try:
+            self.client.request("GET", "WhoAmI", allow_statuses=HANDLED)
+        except WebAPIError:
+            return  # no hint: playback ramps up from one request at a time
+        self.dop = self._target_dop()
+
+    def _run(self, started: float) -> SyncReport:
         ops = self.journal.ops({"pending", "in-flight", "parked"})
         parked = [op for op in ops if op["state"] == "parked"]
         todo = [op for op in ops if op["state"] != "parked"]
@@ -291,12 +356,15 @@ class Player:
             for key in keys_of(op):
                 blockers.setdefault(key, op["seq"])
         total = len(todo)
+        if todo:
+            self._probe()
         self._done_count = 0
         idle = 0
         try:
             queue = collections.deque(todo)
-            window = 20 * self.options.batch_size  # how far ahead to look for independent ops
             while queue:
+                # How far ahead to look for independent operations.
+                window = max(20 * self.options.batch_size, 2 * self._capacity())
                 head = [queue.popleft() for _ in range(min(window, len(queue)))]
                 group, waiting, rest = self._next_group(head, blockers)
                 for op, seq in waiting:
@@ -311,9 +379,6 @@ class Player:
                         blockers.setdefault(key, op["seq"])
                 back = sorted(retry + rest, key=lambda o: o["seq"]) if retry else rest
                 queue.extendleft(reversed(back))
-                if self.pause:  # a request inside the batch was throttled: the limits are
-                    self.client.sleep(self.pause)  # per user, so the whole queue waits
-                    self.pause = 0.0
                 if self.progress:
                     self.progress(self._done_count, total)
                 if progressed:
@@ -337,7 +402,6 @@ class Player:
         self.report.pending = [
             op for op in left if op["state"] != "parked" and op["seq"] not in waiting_seqs
         ]
-        self.report.seconds = time.monotonic() - started
         return self.report
 
     def _next_group(
@@ -354,7 +418,7 @@ class Player:
         rest: list[Op] = []
         in_group: set[str] = set()
         deferred: set[str] = set()
-        limit = self.options.batch_size
+        limit = self._capacity()
         for i, op in enumerate(todo):
             if len(group) >= limit:
                 rest.extend(todo[i:])
@@ -384,7 +448,21 @@ class Player:
         return op["message"].lower() in WRITE_VERBS
 
     # -- sending -----------------------------------------------------------------------------
+    def _capacity(self) -> int:
+        """Operations one round may carry: a few full requests for every worker, so that
+        the round's last answer (every round waits for it) is a small part of the round."""
+        per = self.options.batch_size
+        if self.options.bulk:
+            per = max(per, self.options.bulk_size)
+        return per * self.dop * (ROUND_DEPTH if self.dop > 1 else 1)
+
+    def _target_dop(self) -> int:
+        wanted = self.options.parallel or self.client.dop_hint or 1
+        return max(1, min(MAX_PARALLEL, wanted))
+
     def _send(self, group: list[Op]) -> bool:
+        """One round: every operation in ``group`` touches records no other one in it touches,
+        so its requests (bulk, $batch, single) go out at once, up to ``self.dop``."""
         prepared: list[tuple[Op, SubRequest]] = []
         unbuildable: list[tuple[Op, str]] = []
         for op in group:
@@ -403,18 +481,148 @@ class Player:
             op["state"] = "in-flight"
             op["attempts"] = int(op.get("attempts") or 0) + 1
         self.journal.put_many(op for op, _ in prepared)
-        ops = [op for op, _ in prepared]
-        reqs = [req for _, req in prepared]
+        requests = self._plan(prepared)
+        throttled_before = self.client.throttled
+        results = self._dispatch(requests)
+        progressed = False
+        abort: WebAPIError | None = None
+        ops: list[Op] = []
+        responses: list[SubResponse] = []
+        for request, outcome in zip(requests, results, strict=True):
+            if isinstance(outcome, WebAPIError):
+                lost = request.kind == "bulk" and isinstance(outcome, (TransportError, ServerError))
+                for op in request.ops:  # the server may have applied them: replay each alone
+                    op["state"] = "pending"
+                    op["uncertain"] = True
+                    if lost:
+                        self._no_bulk.add(op["seq"])
+                if not lost:
+                    abort = abort or outcome
+                continue
+            if request.kind == "bulk":
+                progressed |= self._settle_bulk(request, outcome[0])
+                continue
+            ops.extend(request.ops)
+            responses.extend(outcome)
+        settled, auth_failure = self._settle(ops, responses)
+        progressed |= settled
+        self.journal.put_many(op for op, _ in prepared)  # the whole round in one transaction
+        throttled = self.client.throttled - throttled_before + self._part_throttles
+        self.dop = max(1, self.dop // 2) if throttled else min(self._target_dop(), self.dop + 1)
+        self.report.peak_parallel = max(self.report.peak_parallel, min(self.dop, len(requests)))
+        if auth_failure is not None:
+            raise AuthenticationError(
+                f"authentication failed: {self.client.org} refused the token (HTTP 401)",
+                status=401,
+            )
+        if abort is not None:
+            raise abort
+        return progressed
+
+    def _plan(self, prepared: list[tuple[Op, SubRequest]]) -> list[Request]:
+        """The round's requests: a bulk message per table for consecutive creates (updates)
+        where the org has it, ``$batch`` requests for the rest, an action alone."""
+        bulk: dict[tuple[str, str], list[Op]] = {}
+        rest: list[tuple[Op, SubRequest]] = []
+        for op, req in prepared:
+            message = self._bulk_message(op)
+            if message is None:
+                rest.append((op, req))
+            else:
+                bulk.setdefault((message, str(op["table"])), []).append(op)
+        out: list[Request] = []
+        size = self.options.bulk_size
+        for (message, table), chosen in bulk.items():
+            if len(chosen) < 2:  # one record: a bulk message buys nothing
+                rest.extend((op, r) for op, r in prepared if op is chosen[0])
+                continue
+            for i in range(0, len(chosen), size):
+                out.append(Request("bulk", chosen[i : i + size], (), message, table))
+        rest.sort(key=lambda item: item[0]["seq"])
+        size = self.options.batch_size
+        for i in range(0, len(rest), size):
+            chunk = rest[i : i + size]
+            kind: t.Literal["single", "batch"] = "single" if len(chunk) == 1 else "batch"
+            out.append(Request(kind, [op for op, _ in chunk], tuple(r for _, r in chunk)))
+        return out
+
+    def _bulk_message(self, op: Op) -> str | None:
+        if not self.options.bulk or op["seq"] in self._no_bulk or not op.get("table"):
+            return None
+        verb = op["message"].lower()
+        if verb == "create" and not op.get("uncertain"):  # a replay goes alone (412 + check)
+            message = "CreateMultiple"
+        elif verb == "update" and not (self.options.use_etag and op.get("etag")):
+            message = "UpdateMultiple"
+        else:
+            return None
+        return message if self.resolver.supports(message, str(op["table"])) else None
+
+    def _dispatch(self, requests: list[Request]) -> list[list[SubResponse] | WebAPIError]:
+        self.report.requests += len(requests)
+        self.report.batches += sum(1 for r in requests if r.kind == "batch")
+        self.report.bulk_requests += sum(1 for r in requests if r.kind == "bulk")
+        if len(requests) == 1 or self.dop == 1:
+            return [self._call(r) for r in requests]
+        from concurrent.futures import ThreadPoolExecutor
+
+        # At most dop requests in flight; the next starts as soon as one is answered.
+        with ThreadPoolExecutor(max_workers=min(self.dop, len(requests))) as pool:
+            return list(pool.map(self._call, requests))
+
+    def _call(self, request: Request) -> list[SubResponse] | WebAPIError:
         try:
-            one = len(prepared) == 1
-            responses = [self._single(ops[0], reqs[0])] if one else self._batch(reqs)
-        except WebAPIError:
-            self.journal.set_state(ops, "pending", uncertain=True)
-            raise
-        return self._settle(ops, responses)
+            if request.kind == "bulk":
+                return [self._bulk(request)]
+            if request.kind == "single":
+                return [self._single(request.ops[0], request.reqs[0])]
+            return self._batch(list(request.reqs))
+        except WebAPIError as exc:
+            return exc
+
+    def _bulk(self, request: Request) -> SubResponse:
+        table = str(request.table)
+        pk = self.resolver.primary_key(table)
+        targets = []
+        for op in request.ops:
+            target: dict[str, t.Any] = {"@odata.type": f"{NS}{table}", pk: op["id"]}
+            target.update(op.get("data") or {})
+            for nav, bind in (op.get("binds") or {}).items():
+                bind_set = bind.get("entity_set") or self.resolver.entity_set(bind["table"])
+                target[f"{nav}@odata.bind"] = f"/{bind_set}({bind['id']})"
+            targets.append(target)
+        resp = self.client.request(
+            "POST",
+            f"{self.resolver.entity_set(table)}/{NS}{request.message}",
+            json={"Targets": targets},
+            # A lost answer to CreateMultiple is not retried blindly: its creates replay alone.
+            idempotent=request.message != "CreateMultiple",
+            allow_statuses=HANDLED,
+        )
+        return SubResponse(
+            resp.status_code, {k.lower(): v for k, v in resp.headers.items()}, resp.content
+        )
+
+    def _settle_bulk(self, request: Request, resp: SubResponse) -> bool:
+        if 200 <= resp.status < 300:
+            for op in request.ops:
+                op["state"] = "done"
+                op["note"] = None
+                op["uncertain"] = False
+                self.report.applied.append(op)
+                self._done_count += 1
+            return True
+        # All or nothing: nothing was applied (or, after a 5xx, maybe everything). Each
+        # operation goes again on its own, where its answer is read alone.
+        err = _error_of(resp)
+        for op in request.ops:
+            op["state"] = "pending"
+            op["uncertain"] = bool(op.get("uncertain")) or resp.status >= 500
+            op["last_error"] = err
+            self._no_bulk.add(op["seq"])
+        return resp.status < 500
 
     def _single(self, op: Op, req: SubRequest) -> SubResponse:
-        self.report.requests += 1
         resp = self.client.request(
             req.method,
             req.path,
@@ -429,8 +637,6 @@ class Player:
 
     def _batch(self, reqs: list[SubRequest]) -> list[SubResponse]:
         ctype, body = encode(reqs, self._api_path)
-        self.report.requests += 1
-        self.report.batches += 1
         resp = self.client.request(
             "POST",
             "$batch",
@@ -449,11 +655,18 @@ class Player:
             parts += [SubResponse(0, {}, b"not processed")] * (len(reqs) - len(parts))
         return parts[: len(reqs)]
 
-    def _settle(self, ops: list[Op], responses: list[SubResponse]) -> bool:
+    def _settle(
+        self, ops: list[Op], responses: list[SubResponse]
+    ) -> tuple[bool, dict[str, t.Any] | None]:
+        """Each operation's state from its answer (the caller writes them): whether any
+        finished, and the error of a 401 if one came back."""
         progressed = False
         auth_failure: dict[str, t.Any] | None = None
         throttled = [r for r in responses if r.status == 429]
-        self.pause = max((self.client.retry_after(r.headers) for r in throttled), default=0.0)
+        self._part_throttles = len(throttled)
+        if throttled:  # the limits are per user: every worker waits
+            self.report.throttled += len(throttled)
+            self.client.hold(max(self.client.retry_after(r.headers) for r in throttled))
         for op, resp in zip(ops, responses, strict=True):
             later = self._later_delete(op)
             outcome = classify(op, resp, later)
@@ -476,13 +689,7 @@ class Player:
                 op["state"] = "pending"
                 op["uncertain"] = True
                 op["last_error"] = outcome.error
-        self.journal.put_many(ops)  # the whole round's answers in one transaction
-        if auth_failure is not None:
-            raise AuthenticationError(
-                f"authentication failed: {self.client.org} refused the token (HTTP 401)",
-                status=401,
-            )
-        return progressed
+        return progressed, auth_failure
 
     def _later_delete(self, op: Op) -> int | None:
         if not op.get("id"):

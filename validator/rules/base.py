@@ -88,7 +88,10 @@ class Context:
         chosen = engine.resolve_profile(profile, required=mode == "mobile")
         self.profile: str | None = chosen.name if chosen is not None else None
         self.label_tables: dict[tuple[str | None, str], str | None] = {}
-        """(scope, label) -> the table of the operation that defined it (MA013)."""
+        """(scope, label) -> the table of the operation that defined it, for labels of records
+        outside the profile (MA013)."""
+        self.outside_profile: dict[str, str | None] = {}
+        """Table name as written -> its logical name when not in the profile, else None."""
         self._cache: dict[tuple[str, str | None, str | None], Resolution] = {}
         self.labels: dict[str | None, set[str]] = {}
         """Labels defined so far in the current file, by scope (reset per file)."""

@@ -9,11 +9,11 @@ from validator.rules.base import Context, Rule, plain_reason, supported
 
 
 def check(op: Operation, ctx: Context) -> t.Iterator[str]:
+    if ctx.mode == "mobile":  # the mobile client does not consult availability (MA011/MA012)
+        return
     res = ctx.resolve(op)
     v = res.verdict if res is not None else None
     if v is None or not supported(v) or v.available or not v.determinate:
-        return
-    if ctx.mode == "mobile":  # the mobile client does not consult availability (MA011/MA012)
         return
     if v.message_availability != ("Server" if ctx.mode == "offline" else "Client"):
         yield plain_reason(v)

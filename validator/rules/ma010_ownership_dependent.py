@@ -9,9 +9,11 @@ from validator.rules.base import Context, Rule, plain_reason
 
 
 def check(op: Operation, ctx: Context) -> t.Iterator[str]:
+    if ctx.mode == "mobile":
+        return
     res = ctx.resolve(op)
     v = res.verdict if res is not None else None
-    if v is not None and not v.determinate and v.mode != "mobile":
+    if v is not None and not v.determinate:
         # (an undetermined mobile verdict is reported by MA011 / MA012, which say why)
         yield plain_reason(v)
 

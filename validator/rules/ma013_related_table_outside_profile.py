@@ -25,15 +25,34 @@ def _entity_set(value: str) -> str | None:
     return name or None
 
 
+def _outside(ctx: Context, table: str) -> str | None:
+    """The logical name of ``table`` when it is known and not in the profile, else None."""
+    cache = ctx.outside_profile
+    if table not in cache:
+        logical = ctx.engine.names.lookup_table(table)
+        assert ctx.profile is not None
+        in_profile = logical is None or ctx.engine.snapshot.profile_item(ctx.profile, logical)
+        cache[table] = None if in_profile else logical
+    found: str | None = cache[table]
+    return found
+
+
 def check(op: Operation, ctx: Context) -> t.Iterator[str]:
     if ctx.mode != "mobile" or ctx.profile is None:
         return
-    if op.label is not None:
-        ctx.label_tables[(op.scope, op.label)] = op.table
+    if op.label is not None and op.table is not None:
+        # Remember only labels of records outside the profile (all a later bind needs to know):
+        # a plan whose tables are all in the profile keeps nothing per operation.
+        outside = _outside(ctx, op.table)
+        if outside is not None:
+            ctx.label_tables[(op.scope, op.label)] = outside
     data = op.data
-    if not isinstance(data, dict) or not any(
-        isinstance(k, str) and k.endswith(BIND_SUFFIX) for k in data
-    ):
+    if not data or not isinstance(data, dict):
+        return
+    for k in data:
+        if isinstance(k, str) and k.endswith(BIND_SUFFIX):
+            break
+    else:
         return
     res = ctx.resolve(op)
     v = res.verdict if res is not None else None
@@ -45,19 +64,14 @@ def check(op: Operation, ctx: Context) -> t.Iterator[str]:
             continue
         label = bind_reference(value)
         if label is not None:
-            if (op.scope, label) not in ctx.label_tables:
-                continue  # MA008 reports it
-            name = ctx.label_tables[(op.scope, label)]
+            # in the profile, or undefined (MA008 reports that): nothing to say here
+            table = ctx.label_tables.get((op.scope, label))
             via = f"${label}"
         else:
             name = _entity_set(value)
             via = f"entity set {name}"
-        if not name:
-            continue
-        table = engine.names.lookup_table(name)
-        if table is None:
-            continue  # an unknown entity set: not this rule's question
-        if engine.snapshot.profile_item(ctx.profile, table) is None:
+            table = engine.names.lookup_table(name) if name else None  # unknown: not ours
+        if table is not None and engine.snapshot.profile_item(ctx.profile, table) is None:
             yield (
                 f"{key} points at a {table} record ({via}), and {table} is not a table of the "
                 f"mobile offline profile {ctx.profile!r}: the related record cannot be resolved "

@@ -1,5 +1,5 @@
-"""Kill -9 during sync, with throttling, outages and lost acknowledgements: nothing is lost,
-nothing is applied twice.
+"""Kill -9 during sync, with throttling, outages and lost acknowledgements, with bulk messages
+and parallel requests: nothing is lost, nothing is applied twice.
 
 A real ``msgavail sync`` subprocess plays the journal back to the emulator (a thread in this
 process, on loopback) and is killed with SIGKILL at a random point of its playback (after a
@@ -20,7 +20,7 @@ import time
 
 import pytest
 
-from fixtures.emulator import start, writes
+from fixtures.emulator import ServerModel, start, writes
 from tests.cli_runner import run_cli
 from tests.emulator_fixtures import EMULATOR_TOKEN
 from tests.executor_support import (
@@ -56,7 +56,8 @@ def test_kill_nine_during_sync_loses_nothing_and_applies_nothing_twice(
 ):
     rng = random.Random(int(os.environ.get("MSGAVAIL_FAULT_SEED", "20261125")))
     cache, data = cache_dir, data_dir
-    with start(executor_seed(), token=EMULATOR_TOKEN) as emu:
+    # Every write costs the server a little time, so parallel requests really overlap.
+    with start(executor_seed(), token=EMULATOR_TOKEN, model=ServerModel(write_ms=4)) as emu:
         org = emu.url
         assert run_cli(["harvest", "--org", org, "--cache-dir", cache], capsys).exit_code == 0
         env = dict(
@@ -76,11 +77,16 @@ def test_kill_nine_during_sync_loses_nothing_and_applies_nothing_twice(
             _inject(emu, rng)
             before = _written(emu)
             size = rng.choice(["1", "1", "4", "16"])
+            # Bulk messages (the org has CreateMultiple / UpdateMultiple for account and
+            # contact) and parallel requests on in most runs.
+            bulk = rng.choice([["--bulk-size", "2"], ["--bulk-size", "4"], ["--no-bulk"]])
+            parallel = ["--parallel", rng.choice(["1", "3", "4"])]
             # Requests to let through before the kill (0: during start-up); a batched sync
             # needs only a few requests for the whole journal.
             target = rng.choice([0, 1, 2, 3, 5, 8] if size == "1" else [0, 1, 1, 2])
             proc = subprocess.Popen(
-                [sys.executable, "-m", "validator.cli", "sync", "--org", org, "--batch-size", size],
+                [sys.executable, "-m", "validator.cli", "sync", "--org", org, "--batch-size", size,
+                 *bulk, *parallel],
                 env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )  # fmt: skip
             if target == 0:
@@ -98,7 +104,7 @@ def test_kill_nine_during_sync_loses_nothing_and_applies_nothing_twice(
         assert killed >= 20, f"only {killed} of {RUNS} syncs were killed mid-way"
 
         emu.faults.clear()
-        final = run_cli(["sync", "--org", org], capsys)
+        final = run_cli(["sync", "--org", org, "--parallel", "4"], capsys)
         assert final.exit_code == 0, final.stdout + final.stderr
 
         with Journal.open(journal_dir(journal_name(org), data)) as journal:
@@ -115,3 +121,7 @@ def test_kill_nine_during_sync_loses_nothing_and_applies_nothing_twice(
         assert fired.count("lost_ack") >= 5
         assert fired.count("throttle") >= 5
         assert fired.count("unavailable") >= 3
+        bulk_requests = [r for r in emu.requests() if "Microsoft.Dynamics.CRM." in r.path]
+        assert len(bulk_requests) >= 5, "bulk messages were not exercised"
+        assert any(r.fault == "lost_ack" for r in bulk_requests) or len(bulk_requests) >= 10
+        assert emu.limiter.stats().peak_concurrency > 1, "requests never overlapped"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import typing as t
 
 import pytest
 
@@ -81,7 +82,7 @@ def _named_seqs(text: str) -> set[int]:
     return named
 
 
-def _export(tmp_path, capsys) -> tuple[int, dict]:
+def _export(tmp_path, capsys) -> tuple[int, dict[str, t.Any]]:
     out = tmp_path / f"export-{len(os.listdir(tmp_path))}.json"
     result = run_cli(["queue", "export", "-o", str(out)], capsys)
     _no_internal_error(result)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import typing as t
 import uuid
 
 from fixtures.emulator import writes
@@ -11,20 +12,23 @@ from tests.cli_runner import run_cli
 from tests.executor_support import write_plan
 
 
-def _queue(tmp_path, org, capsys, ops) -> list[dict]:
+def _queue(tmp_path, org, capsys, ops) -> list[dict[str, t.Any]]:
     plan = write_plan(tmp_path / f"plan-{uuid.uuid4().hex[:6]}.json", ops)
     result = run_cli(["run", plan, "--offline", "--org", org.url, "--format", "json"], capsys)
     assert result.exit_code == 0, result.stdout + result.stderr
-    return json.loads(result.stdout)["queued"]
+    queued: list[dict[str, t.Any]] = json.loads(result.stdout)["queued"]
+    return queued
 
 
-def _creates(n: int) -> list[dict]:
+def _creates(n: int) -> list[dict[str, t.Any]]:
     return [{"message": "Create", "table": "account", "data": {"name": f"A{i}"}} for i in range(n)]
 
 
 def test_batches_carry_independent_operations(tmp_path, org, capsys):
     _queue(tmp_path, org, capsys, _creates(45))
-    result = run_cli(["sync", "--org", org.url, "--batch-size", "20", "--format", "json"], capsys)
+    result = run_cli(
+        ["sync", "--org", org.url, "--no-bulk", "--batch-size", "20", "--format", "json"], capsys
+    )
     assert result.exit_code == 0
     report = json.loads(result.stdout)
     assert (report["applied"], report["requests"], report["batches"]) == (45, 3, 3)
@@ -34,7 +38,9 @@ def test_batches_carry_independent_operations(tmp_path, org, capsys):
 
 def test_one_request_per_operation_when_asked(tmp_path, org, capsys):
     _queue(tmp_path, org, capsys, _creates(5))
-    assert run_cli(["sync", "--org", org.url, "--batch-size", "1"], capsys).exit_code == 0
+    assert (
+        run_cli(["sync", "--org", org.url, "--no-bulk", "--batch-size", "1"], capsys).exit_code == 0
+    )
     assert org.count("accounts(", method="PATCH") == 5
     assert org.count("$batch") == 0
 
@@ -95,7 +101,7 @@ def test_throttling_waits_retry_after(tmp_path, org, capsys):
     _queue(tmp_path, org, capsys, _creates(2))
     org.faults.throttle(retry_after=1, path="$batch")
     started = time.monotonic()
-    assert run_cli(["sync", "--org", org.url], capsys).exit_code == 0
+    assert run_cli(["sync", "--org", org.url, "--no-bulk"], capsys).exit_code == 0
     assert time.monotonic() - started >= 1.0
     assert [r.status for r in org.requests("$batch")] == [429, 200]
 
@@ -104,7 +110,7 @@ def test_a_throttled_request_inside_a_batch_waits_retry_after_too(tmp_path, org,
     _queue(tmp_path, org, capsys, _creates(3))
     writes.state(org.store).part_faults.throttle(retry_after=1, path="accounts(", after=1)
     started = time.monotonic()
-    result = run_cli(["sync", "--org", org.url, "--format", "json"], capsys)
+    result = run_cli(["sync", "--org", org.url, "--no-bulk", "--format", "json"], capsys)
     assert result.exit_code == 0
     assert time.monotonic() - started >= 1.0
     report = json.loads(result.stdout)

@@ -282,3 +282,32 @@ def test_shell_completion_script(tmp_path: t.Any) -> None:
            "COMP_CWORD": "1"}  # fmt: skip
     r = subprocess.run([script], capture_output=True, text=True, env=env, timeout=60)
     assert "lint" in r.stdout
+
+
+def test_output_to_a_device_is_written_in_place_never_renamed_over(
+    tmp_path: t.Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--output /dev/null` (benchmarks, CI) must not replace the device with a file."""
+    fifo = str(tmp_path / "report.fifo")
+    os.mkfifo(fifo)
+    import threading
+
+    got: list[bytes] = []
+
+    def drain() -> None:
+        with open(fifo, "rb") as fh:
+            got.append(fh.read())
+
+    reader = threading.Thread(target=drain)
+    reader.start()
+    r = run_cli(["lint", SEEDS, "--format", "json", "--output", fifo], capsys)
+    reader.join(timeout=30)
+    assert r.exit_code == 1
+    assert os.path.exists(fifo) and not os.path.isfile(fifo)  # still the FIFO
+    assert json.loads(got[0])["summary"]["errors"] == 3
+    assert [n for n in os.listdir(tmp_path) if n != "report.fifo"] == []  # no temporary left
+    out = str(tmp_path / "report.json")
+    assert run_cli(["lint", SEEDS, "--format", "json", "--output", out], capsys).exit_code == 1
+    with open(out) as fh:
+        assert json.load(fh)["summary"]["errors"] == 3
+    assert sorted(os.listdir(tmp_path)) == ["report.fifo", "report.json"]

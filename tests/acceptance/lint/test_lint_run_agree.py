@@ -23,7 +23,9 @@ CASES = os.path.join(ROOT, "fixtures", "lint", "cases")
 SNAPSHOT = os.path.join(ROOT, "fixtures", "lint", "contoso-snapshot.json")
 PLANS = sorted(
     [os.path.join(CASES, n) for n in os.listdir(CASES) if not n.endswith(".expect")]
-    + [os.path.join(ROOT, "fixtures", "executor", "visit.json")]
+    # and the plans README's examples use
+    + [os.path.join(ROOT, "examples", n) for n in ("visit.json", "refused.json")]
+    + [os.path.join(ROOT, "examples", "plans", n) for n in ("field-visit.yaml", "import.batch")]
 )
 
 A = "c0ffee00-0000-4000-8000-000000000001"

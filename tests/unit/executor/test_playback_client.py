@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email.utils
 import time
+import typing as t
 import uuid
 
 import pytest
@@ -31,11 +32,12 @@ def _queue(tmp_path, org, capsys, ops) -> None:
     assert result.exit_code == 0, result.stdout + result.stderr
 
 
-def _creates(n: int) -> list[dict]:
+def _creates(n: int) -> list[dict[str, t.Any]]:
     return [{"message": "Create", "table": "account", "data": {"name": f"A{i}"}} for i in range(n)]
 
 
 def _sync(org, data_dir, cache_dir, waits: list[float], **options):
+    options.setdefault("bulk", False)  # these tests are about $batch and its parts
     from tests.emulator_fixtures import EMULATOR_TOKEN as token_env
 
     client = WebAPIClient(
@@ -86,7 +88,7 @@ def test_throttled_parts_wait_with_the_clients_sleep(tmp_path, org, capsys, data
     started = time.monotonic()
     report, ops = _sync(org, data_dir, cache_dir, waits)
     assert time.monotonic() - started < 10  # the injected sleep waited, not the process
-    assert 17.0 in waits
+    assert any(16.5 < w <= 17.0 for w in waits), waits  # held every request for it
     assert report.aborted is None
     assert [op["state"] for op in ops] == ["done"] * 3
 

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import typing as t
 
 import pytest
 
+from validator.executor.journal import Op
 from validator.executor.multipart import SubResponse
 from validator.executor.playback import classify, keys_of, matches_server
 
 
-def _op(message: str, **kw) -> dict:
-    return {"seq": 5, "message": message, "table": "account", "id": "A", **kw}
+def _op(message: str, **kw: t.Any) -> Op:
+    # only the keys these rules read
+    op = {"seq": 5, "message": message, "table": "account", "id": "A", **kw}
+    return t.cast(Op, op)
 
 
 def _resp(status: int, code: str = "", message: str = "m") -> SubResponse:
@@ -45,6 +49,7 @@ def test_answers(message, status, code, later_delete, kind, note):
     outcome = classify(_op(message), _resp(status, code), later_delete)
     assert (outcome.kind, outcome.note) == (kind, note)
     if kind == "park":
+        assert outcome.error is not None
         assert outcome.error["status"] == status
         assert outcome.error["message"] == "m"
 

@@ -25,7 +25,7 @@ SELF = "operations: &ops\n- {message: Create, table: account}\n- *ops\n"
 TWICE = "operations:\n- message: Create\n  table: queue\noperations:\n- message: WhoAmI\n"
 
 
-def write(path: t.Any, text: str) -> str:
+def write(path: str | os.PathLike[str], text: str) -> str:
     with open(path, "w", encoding="utf-8") as fh:
         fh.write(text)
     return os.fspath(path)

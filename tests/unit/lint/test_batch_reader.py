@@ -223,7 +223,9 @@ def test_text_and_bytes_are_read_as_files_are(tmp_path: t.Any) -> None:
 
 
 def _slow_segments(path: str) -> list[str]:
-    segs, depth, quoted, cur = [], 0, False, []
+    segs: list[str] = []
+    cur: list[str] = []
+    depth, quoted = 0, False
     for ch in path:
         if ch == "'" and depth:
             quoted = not quoted

@@ -15,6 +15,10 @@ from __future__ import annotations
 import re
 import typing as t
 
+# A record id: a GUID, braces allowed, any case ("{2B6C1D9E-...}"). The one pattern for it in
+# the code base (the plan schema's "id" pattern spells the same; a test keeps them equal).
+GUID_PATTERN = r"\{?[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}?"
+_GUID = re.compile(GUID_PATTERN)
 # A reference is "$" + a label; labels are identifiers (Content-IDs may also be plain numbers).
 LABEL_PATTERN = r"[A-Za-z0-9_][A-Za-z0-9_.\-]*"
 _REFERENCE = re.compile(r"^\$(" + LABEL_PATTERN + r")$")
@@ -71,6 +75,11 @@ class PlanFile(t.NamedTuple):
     operations: tuple[Operation, ...]
 
 
+def is_guid(value: str) -> bool:
+    """True when ``value`` is a record id: a GUID, in braces or not, in any case."""
+    return _GUID.fullmatch(value) is not None
+
+
 def reference_label(value: object) -> str | None:
     """The label a ``"$label"`` string refers to, or None when ``value`` is not a reference."""
     if isinstance(value, str) and value.startswith("$"):
@@ -115,11 +124,14 @@ def find_references(
 
 __all__ = [
     "BIND_SUFFIX",
+    "GUID_PATTERN",
+    "LABEL_PATTERN",
     "Operation",
     "PlanFile",
     "PlanKind",
     "Related",
     "bind_reference",
     "find_references",
+    "is_guid",
     "reference_label",
 ]

@@ -70,3 +70,22 @@ def test_every_path_points_at_its_value(value: object, indent: int | None) -> No
             target = target[part]  # type: ignore[index]
         decoded, _ = json.JSONDecoder().raw_decode(text, offset)
         assert decoded == target
+
+
+def test_duplicate_keys_at_any_depth() -> None:
+    from metadata.jsonpos import find_duplicate_key
+
+    text = '[{"a": 1, "b": [{"c": 1}, {"c": 2, "d": {"e": 1, "e": 2}}]}]'
+    dup = find_duplicate_key(text)
+    assert dup is not None and dup.key == "e" and text[dup.first : dup.offset] == '"e": 1, '
+    assert find_duplicate_key('{"a": {"a": 1}, "b": ["a", "a"]}') is None
+    assert find_duplicate_key('{"a": [1, ') is None  # not valid JSON: no answer, no crash
+
+
+def test_entries_count_pairs_at_every_depth() -> None:
+    import json
+
+    from metadata.jsonpos import entries
+
+    text = '{"a": {"b": 1, "c": [{"d": "x:y"}]}, "e": []}'
+    assert entries(json.loads(text)) == 5 and text.count(":") == 6

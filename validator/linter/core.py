@@ -18,6 +18,16 @@ from validator.rules.base import Context, Rule, parse_timestamp
 _OP_RULES: tuple[Rule, ...] = tuple(r for r in RULES.values() if r.check is not None)
 
 
+def _reader_failure(path: str, exc: Exception) -> PlanError:
+    detail = str(exc).splitlines()[0] if str(exc) else ""
+    return PlanError(
+        f"internal error while reading this file ({type(exc).__name__}"
+        + (f": {detail[:200]}" if detail else "")
+        + "); the other files were still linted; please report this",
+        path=path,
+    )
+
+
 class _Names:
     """NameLookup over the engine's resolver, for $batch readers."""
 
@@ -144,7 +154,12 @@ class Linter:
 
     def lint_file(self, path: str) -> tuple[list[Diagnostic], int]:
         """(diagnostics, operation count) for one file; raises PlanError if unreadable."""
-        _, ops = iter_operations(path, names=self.names)
+        try:
+            _, ops = iter_operations(path, names=self.names)
+        except PlanError:
+            raise
+        except Exception as exc:  # a reader's bug: this file fails, the others go on
+            raise _reader_failure(path, exc) from exc
         return self._lint_counted(path, ops)
 
     def lint_data(self, data: bytes, path: str) -> tuple[list[Diagnostic], int]:
@@ -177,13 +192,21 @@ class Linter:
     def _lint_counted(self, path: str, ops: t.Iterable[Operation]) -> tuple[list[Diagnostic], int]:
         count = 0
 
-        def counted(ops: t.Iterable[Operation]) -> t.Iterator[Operation]:
+        def counted(ops: t.Iterator[Operation]) -> t.Iterator[Operation]:
             nonlocal count
-            for op in ops:
+            while True:
+                try:
+                    op = next(ops)
+                except StopIteration:
+                    return
+                except PlanError:
+                    raise
+                except Exception as exc:  # a reader's bug: this file fails, the others go on
+                    raise _reader_failure(path, exc) from exc
                 count += 1
                 yield op
 
-        diags = self.lint_operations(path, counted(ops))
+        diags = self.lint_operations(path, counted(iter(ops)))
         return diags, count
 
     def lint(

@@ -61,16 +61,27 @@ _JSON_SCHEMA = re.compile(
 def looks_like_plan(path: str) -> bool:
     """True when a file of a known extension holds what a plan of that kind must hold.
 
-    JSON Schema documents (a ``$schema`` of json-schema.org) are never plans.
+    JSON Schema documents (a ``$schema`` of json-schema.org) are never plans. The file is read
+    a block at a time: a plan may be larger than memory.
     """
-    if kind_of(path) is None:
+    kind = kind_of(path)
+    if kind is None:
         return False
+    marker = _MARKERS[kind]
     try:
         with open(path, "rb") as fh:
-            data = fh.read()
+            block = fh.read(1 << 20)
+            if kind == "plan" and _JSON_SCHEMA.search(block, 0, 4096) is not None:
+                return False
+            tail = b""
+            while block:
+                if marker in block or marker in tail + block[: len(marker)]:
+                    return True
+                tail = block[-(len(marker) - 1) :]
+                block = fh.read(1 << 20)
+            return False
     except OSError:
         return True  # let the reader report why it cannot be read
-    return looks_like_plan_data(data, path)
 
 
 def looks_like_plan_data(data: bytes, path: str) -> bool:
@@ -142,16 +153,26 @@ def iter_operations(
             except OSError as exc:  # pragma: no cover - read errors after open are rare
                 raise PlanError(f"cannot read: {exc.strerror}", path=path) from None
         return kind, iter_soap(raw, path)
-    text = read_text(path)
     if kind == "batch":
-        from validator.readers.batch import iter_batch
-
-        return kind, iter_batch(text, path, names=names)
+        return kind, _batch_operations(path, names)
+    text = read_text(path)
     from validator.readers import native
 
     if path.lower().endswith(".json"):
         return kind, native.iter_json(text, path)
     return kind, native.iter_yaml(text, path)
+
+
+def _batch_operations(path: str, names: NameLookup | None) -> t.Iterator[Operation]:
+    """A $batch body is read as a stream of lines: memory follows its largest part."""
+    from validator.readers.batch import iter_batch
+
+    try:
+        fh = open(path, "rb")  # noqa: SIM115 - closed by the with below, once it is open
+    except OSError as exc:
+        raise PlanError(f"cannot read: {exc.strerror}", path=path) from None
+    with fh:
+        yield from iter_batch(fh, path, names=names)
 
 
 def read_plan(path: str | os.PathLike[str], *, names: NameLookup | None = None) -> PlanFile:

@@ -26,17 +26,22 @@ request                                      operation
 ``$n`` at the start of a URL stands for the record created by the part with Content-ID n,
 which must come earlier in the same changeset (MA008 otherwise); ``"$n"`` in an
 ``@odata.bind`` or ``@odata.id`` body value is a reference too.
+
+The body is read as a stream of lines, one part at a time: what is held at any moment is the
+part being read (its headers and its JSON body), never the file, so memory follows the largest
+operation, not the input's size or its blank lines (runs of blank lines are counted, not kept).
 """
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import typing as t
 import urllib.parse
 
 from metadata.errors import PlanError
-from validator.plan import BIND_SUFFIX, Operation, Related, reference_label
+from validator.plan import BIND_SUFFIX, Operation, Related, is_guid, reference_label
 
 if t.TYPE_CHECKING:
     from validator.readers import NameLookup
@@ -44,91 +49,82 @@ if t.TYPE_CHECKING:
 _BOUNDARY = re.compile(r'boundary\s*=\s*(?:"([^"]+)"|([^\s;]+))', re.IGNORECASE)
 _REQUEST_LINE = re.compile(r"^([A-Z]+)\s+(\S.*?)(?:\s+HTTP/\d(?:\.\d)?)?\s*$")
 _SEGMENT = re.compile(r"^([A-Za-z_$][\w.$]*)(?:\((.*)\))?$", re.DOTALL)
-_GUID = re.compile(
-    r"^\{?[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}?$"
-)
 _API_PREFIX = re.compile(r"^(?:[a-z][a-z0-9+.-]*://[^/]+)?/?(?:api/data/v\d+(?:\.\d+)*/)?", re.I)
 _ACTION_PREFIX = "Microsoft.Dynamics.CRM."
+_DECODER = json.JSONDecoder()
+_new = tuple.__new__  # Operations are built positionally (see readers/structure.py)
+
+# What ended a part: the next delimiter of its multipart body, the closing one, or (inside a
+# changeset) a delimiter of the enclosing batch.
+_NEXT, _CLOSE, _OUTER_NEXT, _OUTER_CLOSE = "next", "close", "outer-next", "outer-close"
 
 
-class _Line(t.NamedTuple):
-    number: int
-    text: str
+_BLOCK = 1 << 20  # bytes read at a time; lines are split from each block in C
 
 
-class _Part(t.NamedTuple):
-    headers: dict[str, str]
-    header_line: int
-    body: list[_Line]
+class _Lines:
+    """The file's lines without their line ends, numbered from 1, read a block at a time.
 
+    Iterating a ``_Lines`` always continues the same stream, so each parsing step takes the
+    lines it needs with a plain ``for`` loop and leaves the rest to the next step.
+    """
 
-def _lines(text: str) -> list[_Line]:
-    return [
-        _Line(i, line[:-1] if line.endswith("\r") else line)
-        for i, line in enumerate(text.split("\n"), start=1)
-    ]
+    def __init__(self, fh: t.BinaryIO, path: str) -> None:
+        self.path = path
+        self.number = 0
+        """The number of the line most recently produced."""
+        self._newline_at_end = False
+        self._gen = self._generate(fh)
 
+    def __iter__(self) -> t.Iterator[str]:
+        return self._gen
 
-def _headers(lines: list[_Line], start: int, path: str) -> tuple[dict[str, str], int]:
-    """Header block from ``start`` to the blank line; returns (headers, index after blank)."""
-    headers: dict[str, str] = {}
-    i = start
-    while i < len(lines) and lines[i].text.strip():
-        line = lines[i]
-        if ":" not in line.text:
-            raise PlanError(
-                f"expected a header line 'Name: value', got {line.text[:60]!r}",
-                path=path, line=line.number, column=1,
-            )  # fmt: skip
-        name, _, value = line.text.partition(":")
-        headers[name.strip().lower()] = value.strip()
-        i += 1
-    return headers, i + 1
+    def _generate(self, fh: t.BinaryIO) -> t.Iterator[str]:
+        pending: list[bytes] = []  # a line longer than a block, until its end arrives
+        number = 0
+        while True:
+            try:
+                block = fh.read(_BLOCK)
+            except OSError as exc:
+                raise PlanError(f"cannot read: {exc.strerror}", path=self.path) from None
+            if block:
+                cut = block.rfind(b"\n") + 1
+                if not cut:
+                    pending.append(block)
+                    continue
+                data = b"".join((*pending, block[:cut])) if pending else block[:cut]
+                pending = [block[cut:]] if cut < len(block) else []
+            elif pending:
+                data, pending = b"".join(pending), []
+            else:
+                return
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                line = number + data.count(b"\n", 0, exc.start) + 1
+                col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+                raise PlanError("not UTF-8 text", path=self.path, line=line,
+                                column=col) from None  # fmt: skip
+            del data
+            if "\r" in text:
+                text = text.replace("\r\n", "\n")
+            lines = text.split("\n")
+            del text
+            self._newline_at_end = not lines[-1]
+            if self._newline_at_end:
+                lines.pop()
+            for piece in lines:
+                number += 1
+                self.number = number
+                yield piece
 
+    @property
+    def end(self) -> int:
+        """The line number of the end of the file (after a final line end: the next line)."""
+        return self.number + 1 if self._newline_at_end or self.number == 0 else self.number
 
-def _boundary_of(content_type: str) -> str | None:
-    m = _BOUNDARY.search(content_type)
-    return (m.group(1) or m.group(2)) if m else None
-
-
-def _split(lines: list[_Line], boundary: str, path: str, where: _Line) -> list[_Part]:
-    """The parts between ``--boundary`` delimiters; requires the closing ``--boundary--``."""
-    delim = "--" + boundary
-    close = delim + "--"
-    parts: list[_Part] = []
-    current: list[_Line] | None = None
-    closed = False
-    for line in lines:
-        stripped = line.text.rstrip()
-        if stripped == close:
-            if current is not None:
-                parts.append(_part(current, path))
-            closed = True
-            break
-        if stripped == delim:
-            if current is not None:
-                parts.append(_part(current, path))
-            current = []
-            continue
-        if current is not None:
-            current.append(line)
-    if not closed:
-        last = lines[-1] if lines else where
-        raise PlanError(
-            f"truncated multipart body: no closing '{close}' delimiter",
-            path=path, line=last.number, column=1,
-        )  # fmt: skip
-    if current is None and not parts:
-        raise PlanError(f"no '{delim}' part in the multipart body", path=path,
-                        line=where.number, column=1)  # fmt: skip
-    return parts
-
-
-def _part(lines: list[_Line], path: str) -> _Part:
-    if not lines:
-        raise PlanError("empty multipart part", path=path)
-    headers, after = _headers(lines, 0, path)
-    return _Part(headers, lines[0].number, lines[after:])
+    def error(self, message: str, line: int | None = None) -> PlanError:
+        return PlanError(message, path=self.path, line=line or self.number, column=1)
 
 
 class _Request(t.NamedTuple):
@@ -142,83 +138,232 @@ class _Request(t.NamedTuple):
     scope: str
 
 
-def _request(part: _Part, scope: str, path: str) -> _Request:
-    lines = part.body
-    i = 0
-    while i < len(lines) and not lines[i].text.strip():
-        i += 1
-    if i >= len(lines):
-        raise PlanError("an application/http part has no request line", path=path,
-                        line=part.header_line, column=1)  # fmt: skip
-    first = lines[i]
-    m = _REQUEST_LINE.match(first.text.strip())
+def _boundary_of(content_type: str) -> str | None:
+    m = _BOUNDARY.search(content_type)
+    return (m.group(1) or m.group(2)) if m else None
+
+
+def _header(src: _Lines, text: str, headers: dict[str, str]) -> None:
+    if ":" not in text:
+        raise src.error(f"expected a header line 'Name: value', got {text[:60]!r}")
+    name, _, value = text.partition(":")
+    headers[name.strip().lower()] = value.strip()
+
+
+class _Stops:
+    """The delimiter lines that end a part, and what each one means."""
+
+    def __init__(self, boundary: str, outer: _Stops | None = None) -> None:
+        self.delim = "--" + boundary
+        self.close = self.delim + "--"
+        self.meaning = {self.delim: _NEXT, self.close: _CLOSE}
+        if outer is not None:
+            self.meaning.setdefault(outer.delim, _OUTER_NEXT)
+            self.meaning.setdefault(outer.close, _OUTER_CLOSE)
+
+    def of(self, text: str) -> str | None:
+        """What the line means when it is a delimiter line (trailing white space allowed)."""
+        if text[:2] != "--":
+            return None
+        return self.meaning.get(text.rstrip())
+
+
+def _part_headers(src: _Lines, stops: _Stops) -> tuple[dict[str, str], int]:
+    """The part's own headers, up to the blank line: (headers, the part's first line)."""
+    headers: dict[str, str] = {}
+    first = src.number + 1
+    meaning = stops.meaning
+    for text in src:
+        if text[:2] == "--" and text.rstrip() in meaning:
+            what = "has no request line" if headers else "is empty"
+            raise src.error(f"a multipart part {what}", first)
+        name, colon, value = text.partition(":")
+        if not colon:
+            if not text.strip():
+                break
+            _header(src, text, headers)  # raises: not a header line
+        headers[name.strip().lower()] = value.strip()
+    return headers, first
+
+
+def _skip_to_stop(src: _Lines, stops: _Stops) -> str | None:
+    """Pass over lines that carry nothing (a preamble or an epilogue) to the next delimiter."""
+    for text in src:
+        stop = stops.of(text)
+        if stop is not None:
+            return stop
+    return None
+
+
+def _request(
+    src: _Lines,
+    stops: _Stops,
+    part_headers: dict[str, str],
+    header_line: int,
+    scope: str,
+) -> tuple[_Request, str | None]:
+    """One application/http part after its own headers: (the request, the stop that ended it)."""
+    request_line: str | None = None
+    number = 0
+    stop: str | None = None
+    for text in src:  # blank lines, then the request line
+        stop = stops.of(text)
+        if stop is not None:
+            break
+        if text.strip():
+            request_line, number = text, src.number
+            break
+    if request_line is None:
+        raise src.error("an application/http part has no request line", header_line)
+    m = _REQUEST_LINE.match(request_line.strip())
     if m is None:
-        raise PlanError(
-            f"expected a request line 'METHOD URL HTTP/1.1', got {first.text.strip()[:60]!r}",
-            path=path, line=first.number, column=1,
-        )  # fmt: skip
-    headers, after = _headers(lines, i + 1, path)
-    body_text = "\n".join(ln.text for ln in lines[after:]).strip()
+        raise src.error(
+            f"expected a request line 'METHOD URL HTTP/1.1', got {request_line.strip()[:60]!r}"
+        )
+    headers: dict[str, str] = {}
+    stop = None
+    meaning = stops.meaning
+    for text in src:  # the request's headers, up to the blank line
+        if text[:2] == "--":
+            stop = meaning.get(text.rstrip())
+            if stop is not None:
+                break
+        name, colon, value = text.partition(":")
+        if not colon:
+            if not text.strip():
+                break
+            _header(src, text, headers)  # raises: not a header line
+        headers[name.strip().lower()] = value.strip()
+    chunks: list[str] = []
+    body_line = 0
+    blanks = 0
+    if stop is None:
+        for text in src:  # the body, up to the next delimiter; blank runs are counted
+            if text[:2] == "--":
+                stop = meaning.get(text.rstrip())
+                if stop is not None:
+                    break
+            if not text.strip():
+                blanks += 1
+                continue
+            if not chunks:
+                body_line = src.number
+            elif blanks:
+                chunks.append("\n" * blanks)
+            blanks = 0
+            chunks.append(text)
+            chunks.append("\n")
     body: t.Any = None
-    if body_text:
+    if chunks:
+        body_text = "".join(chunks)
+        del chunks
         try:
-            body = json.loads(body_text)
-        except (json.JSONDecodeError, RecursionError) as exc:
-            msg = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
-            at = lines[after].number if after < len(lines) else first.number
-            if isinstance(exc, json.JSONDecodeError):
-                at += exc.lineno - 1
-            raise PlanError(f"invalid JSON request body: {msg}", path=path, line=at,
-                            column=1) from None  # fmt: skip
-    cid = part.headers.get("content-id") or headers.get("content-id")
-    column = len(first.text) - len(first.text.lstrip()) + 1
-    return _Request(m.group(1), m.group(2), headers, body, first.number, column, cid, scope)
+            body = _DECODER.decode(body_text)
+        except json.JSONDecodeError as exc:
+            at = body_line + exc.lineno - 1
+            raise src.error(f"invalid JSON request body: {exc.msg}", at) from None
+        except ValueError as exc:  # e.g. an integer longer than Python converts
+            raise src.error(f"invalid JSON request body: {exc}", body_line) from None
+        except RecursionError:
+            raise src.error("invalid JSON request body: nested too deeply", body_line) from None
+    cid = part_headers.get("content-id") or headers.get("content-id")
+    column = len(request_line) - len(request_line.lstrip()) + 1
+    req = _Request(m.group(1), m.group(2), headers, body, number, column, cid, scope)
+    return req, stop
 
 
-def _requests(text: str, path: str) -> list[_Request]:
-    lines = _lines(text)
-    i = 0
-    while i < len(lines) and not lines[i].text.strip():
-        i += 1
-    if i >= len(lines):
-        raise PlanError("the file is empty (expected a multipart/mixed $batch body)", path=path,
-                        line=1, column=1)  # fmt: skip
-    first = lines[i]
-    if first.text.startswith("--"):
-        boundary = first.text.strip()[2:]
-        body = lines[i:]
-    else:
-        start = i + 1 if _REQUEST_LINE.match(first.text.strip()) else i
-        headers, after = _headers(lines, start, path)
-        boundary = _boundary_of(headers.get("content-type", "")) or ""
-        if not boundary:
-            raise PlanError(
-                "expected a $batch body starting with '--boundary', or request headers with "
-                "Content-Type: multipart/mixed; boundary=...",
-                path=path, line=first.number, column=1,
-            )  # fmt: skip
-        body = lines[after:]
-    out: list[_Request] = []
-    for part in _split(body, boundary, path, first):
-        ctype = part.headers.get("content-type", "")
-        if ctype.lower().startswith("multipart/mixed"):
+def _parts(
+    src: _Lines, stops: _Stops, scope: str, opened: bool, where: int
+) -> t.Iterator[_Request]:
+    """The requests of one multipart body (a batch, or a changeset inside it), in order.
+
+    ``opened``: its first delimiter has been read. Returns (as a generator's value) the stop
+    that ended a changeset's epilogue, so the enclosing batch knows how to go on.
+    """
+    stop = _NEXT if opened else _skip_to_stop(src, stops)
+    if stop == _CLOSE:
+        raise src.error(f"no '{stops.delim}' part in the multipart body", where)
+    while stop == _NEXT:
+        headers, header_line = _part_headers(src, stops)
+        ctype = headers.get("content-type", "")
+        if ctype.lower().startswith("multipart/"):
+            if scope or not ctype.lower().startswith("multipart/mixed"):
+                raise src.error("changesets cannot be nested" if scope else
+                                f"unsupported part type {ctype[:60]!r}", header_line)  # fmt: skip
             inner = _boundary_of(ctype)
             if not inner:
-                raise PlanError("a changeset's Content-Type has no boundary", path=path,
-                                line=part.header_line, column=1)  # fmt: skip
-            for sub in _split(part.body, inner, path, _Line(part.header_line, "")):
-                sub_type = sub.headers.get("content-type", "").lower()
-                if sub_type.startswith("multipart/"):
-                    raise PlanError("changesets cannot be nested", path=path,
-                                    line=sub.header_line, column=1)  # fmt: skip
-                out.append(_request(sub, inner, path))
+                raise src.error("a changeset's Content-Type has no boundary", header_line)
+            yield from _changeset(src, _Stops(inner, stops), inner, header_line)
+            stop = _skip_to_stop(src, stops)  # the changeset's epilogue
         else:
-            out.append(_request(part, "", path))
-    return out
+            req, stop = _request(src, stops, headers, header_line, scope)
+            yield req
+        if stop in (_OUTER_NEXT, _OUTER_CLOSE):
+            raise src.error(f"truncated changeset: no closing '{stops.close}' delimiter")
+    if stop is None:
+        raise src.error(f"truncated multipart body: no closing '{stops.close}' delimiter", src.end)
+
+
+def _changeset(src: _Lines, stops: _Stops, scope: str, header_line: int) -> t.Iterator[_Request]:
+    for text in src:  # the changeset's own blank line, preamble, first delimiter
+        stop = stops.of(text)
+        if stop == _NEXT:
+            break
+        if stop is not None:
+            if stop == _CLOSE:
+                raise src.error(f"no '{stops.delim}' part in the changeset", header_line)
+            raise src.error(f"truncated changeset: no closing '{stops.close}' delimiter")
+    else:
+        raise src.error(f"truncated multipart body: no closing '{stops.close}' delimiter", src.end)
+    yield from _parts(src, stops, scope, True, header_line)
+
+
+def _requests(src: _Lines) -> t.Iterator[_Request]:
+    first = ""
+    for text in src:
+        if text.strip():
+            first = text
+            break
+    else:
+        raise src.error("the file is empty (expected a multipart/mixed $batch body)", 1)
+    where = src.number
+    if first.startswith("--"):
+        yield from _parts(src, _Stops(first.strip()[2:]), "", True, where)
+        return
+    headers: dict[str, str] = {}
+    if not _REQUEST_LINE.match(first.strip()):
+        _header(src, first, headers)
+    for text in src:
+        if not text.strip():
+            break
+        _header(src, text, headers)
+    boundary = _boundary_of(headers.get("content-type", ""))
+    if not boundary:
+        raise src.error(
+            "expected a $batch body starting with '--boundary', or request headers with "
+            "Content-Type: multipart/mixed; boundary=...",
+            where,
+        )
+    yield from _parts(src, _Stops(boundary), "", False, where)
+
+
+def _one_key(piece: str) -> bool:
+    """True when ``piece`` has no parentheses, or one "(" before one ")" (nothing to join)."""
+    opening = piece.find("(")
+    if opening < 0:
+        return ")" not in piece
+    closing = piece.find(")")
+    return closing > opening and piece.count("(") == 1 and piece.count(")") == 1
 
 
 def _segments(path: str) -> list[str]:
     """URL path split on '/' outside parentheses and quotes."""
+    if "(" not in path:  # quotes only matter inside parentheses
+        return [s for s in path.split("/") if s]
+    if "'" not in path:  # the usual key, set(guid): each piece holds at most one "(...)"
+        pieces = path.split("/")
+        if all(_one_key(p) for p in pieces):
+            return [s for s in pieces if s]
     segs: list[str] = []
     depth = 0
     quoted = False
@@ -268,15 +413,40 @@ def _related_from(body: t.Any) -> tuple[Related, ...]:
     return (Related(m.group(1), m.group(2).strip("{}")),)
 
 
-def iter_batch(text: str, path: str, *, names: NameLookup | None = None) -> t.Iterator[Operation]:
-    """Operations of a $batch body in order; raises PlanError (with position) on bad input."""
-    requests = _requests(text, path)
+def iter_batch(
+    source: t.BinaryIO | bytes | str, path: str, *, names: NameLookup | None = None
+) -> t.Iterator[Operation]:
+    """Operations of a $batch body (a binary file, or the whole text), in order; raises
+    PlanError (with position) on bad input."""
+    if isinstance(source, str):
+        source = io.BytesIO(source.encode("utf-8"))
+    elif isinstance(source, bytes):
+        source = io.BytesIO(source)
     tables_by_cid: dict[tuple[str, str], str | None] = {}
-    for index, req in enumerate(requests):
+    scope = ""
+    for index, req in enumerate(_requests(_Lines(source, path))):
+        if req.scope != scope:
+            # A Content-ID is visible only inside its changeset, and a changeset's parts are
+            # contiguous: forget the last one's ids (memory follows a changeset, not the file).
+            if scope:
+                tables_by_cid = {k: v for k, v in tables_by_cid.items() if not k[0]}
+            scope = req.scope
         op = _operation(index, req, path, names, tables_by_cid)
         if req.content_id:
             tables_by_cid[(req.scope, req.content_id)] = op.table
         yield op
+
+
+def _url_path(req: _Request) -> tuple[str | None, str]:
+    """(query string, path) of the request's URL; absolute URLs and relative ones alike."""
+    if "://" in req.url:
+        try:
+            url = urllib.parse.urlsplit(req.url)
+        except ValueError:  # e.g. an unclosed "[" in the host
+            return None, req.url
+        return url.query, url.path
+    path, _, query = req.url.partition("?")
+    return query, path
 
 
 def _operation(
@@ -286,10 +456,9 @@ def _operation(
     names: NameLookup | None,
     tables_by_cid: dict[tuple[str, str], str | None],
 ) -> Operation:
-    url = urllib.parse.urlsplit(req.url) if "://" in req.url else None
-    raw_path = url.path if url else req.url.split("?", 1)[0]
+    query, raw_path = _url_path(req)
     rel = _API_PREFIX.sub("", raw_path, count=1)
-    segs = _segments(urllib.parse.unquote(rel))
+    segs = _segments(urllib.parse.unquote(rel) if "%" in rel else rel)
     method = req.method.upper()
     refs: list[str] = []
     problems: list[str] = []
@@ -301,13 +470,11 @@ def _operation(
     raw = {"method": method, "url": req.url, "headers": req.headers, "body": req.body,
            "content_id": req.content_id}  # fmt: skip
 
-    def table_name(name: str) -> str:
-        found = names.table(name) if names else None
-        return found or name
-
     head: _Target | None = None
     rest = segs[1:]
-    if not segs:
+    if query is None:
+        problems.append(f"{method} {req.url}: the URL cannot be read")
+    elif not segs:
         problems.append(f"{method} {req.url}: no entity set or action in the URL")
     else:
         first = segs[0]
@@ -322,38 +489,43 @@ def _operation(
                 problems.append(f"{method} {req.url}: cannot read the URL segment {first!r}")
             else:
                 name, key = m.group(1), m.group(2)
-                is_table = names.table(name) is not None if names else key is not None
+                found_table = names.table(name) if names else None
+                is_table = found_table is not None if names else key is not None
                 # Without the data: actions are PascalCase (WhoAmI), entity sets lower case.
-                is_message = names.message(name) is not None if names else False
+                found_message = names.message(name) if names and not is_table else None
+                is_message = found_message is not None
                 if not is_table and not is_message:  # unknown either way: guess by spelling
                     is_message = name[:1].isupper()
                 if key is None and not rest and not is_table and is_message:
-                    message = names.message(name) if names else name
-                    message = message or name
+                    message = found_message or name
                 else:
-                    head = _Target(table_name(name), key)
+                    head = _Target(found_table or name, key)
                     if key is not None:
-                        ident = key.strip("{}") if _GUID.match(key) else key
+                        ident = key.strip("{}") if is_guid(key) else key
     if head is not None:
         table = head.table
         nav = rest[0] if rest else None
         tail = rest[-1] if rest else None
         action = next((s for s in rest if s.startswith(_ACTION_PREFIX)), None)
         if action is not None:
-            message = _SEGMENT.match(action[len(_ACTION_PREFIX) :]).group(1)  # type: ignore[union-attr]
-            if names:
-                message = names.message(message) or message
+            m = _SEGMENT.match(action[len(_ACTION_PREFIX) :])
+            if m is None:
+                problems.append(f"{method} {req.url}: cannot read the action segment {action!r}")
+            else:
+                message = m.group(1)
+                if names:
+                    message = names.message(message) or message
         elif tail == "$ref":
             if method in ("POST", "PUT"):
                 message = "Associate"
             elif method == "DELETE":
                 message = "Disassociate"
             if nav:
-                relationship = _SEGMENT.match(nav).group(1) if _SEGMENT.match(nav) else nav  # type: ignore[union-attr]
+                nm = _SEGMENT.match(nav)
+                relationship = nm.group(1) if nm else nav
             related = _related_from(req.body)
             if method == "DELETE" and not related:
-                query = url.query if url else (req.url.split("?", 1)[1] if "?" in req.url else "")
-                target = urllib.parse.parse_qs(query).get("$id", [None])[0]
+                target = urllib.parse.parse_qs(query or "").get("$id", [None])[0]
                 if target:
                     related = _related_from({"@odata.id": target})
         elif method == "GET":
@@ -373,7 +545,7 @@ def _operation(
                 message = "Create"
             elif "if-match" in req.headers:
                 message = "Update"
-            elif ident is not None and not _GUID.match(ident) and reference_label(ident) is None:
+            elif ident is not None and not is_guid(ident) and reference_label(ident) is None:
                 message = "Upsert"  # an alternate key: the documented way to upsert
             else:
                 # No If-Match: the Web API upserts. Data that knows the Upsert message (a
@@ -390,21 +562,10 @@ def _operation(
         problems.append(f"{method} {req.url}: cannot tell which message this is")
     refs.extend(_body_refs(req.body))
     data = req.body if isinstance(req.body, dict) else None
-    return Operation(
-        index=index,
-        message=message,
-        table=table,
-        id=ident,
-        data=data if message not in ("Associate", "Disassociate") else None,
-        parameters=data if head is None else None,
-        label=req.content_id,
-        relationship=relationship,
-        related=related,
-        line=req.line,
-        column=req.column,
-        path=path,
-        raw=raw,
-        problems=tuple(problems),
-        references=tuple(dict.fromkeys(refs)),
-        scope=req.scope,
-    )
+    return _new(Operation, (  # the order of Operation's fields
+        index, message, table, None, ident,
+        data if message not in ("Associate", "Disassociate") else None,
+        data if head is None else None, req.content_id, relationship, related, req.line,
+        req.column, path, raw, tuple(problems) if problems else (),
+        tuple(dict.fromkeys(refs)) if refs else (), req.scope, None, None, None,
+    ))  # fmt: skip

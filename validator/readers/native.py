@@ -19,40 +19,16 @@ import typing as t
 from json.decoder import scanstring  # type: ignore[attr-defined]
 
 from metadata.errors import PlanError
+from metadata.jsonpos import Positions, entries, find_duplicate_key
+from metadata.jsonpos import skip as _skip
 from validator.plan import Operation
 from validator.readers.structure import build_operation, document_problem
 
-_WS = re.compile(r"[ \t\n\r]*")
+_COMMA = re.compile(r"[ \t\n\r]*(,?)[ \t\n\r]*")
 _SUPPRESS = re.compile(r"#\s*msgavail:\s*ignore(?:\[([^\]]*)\])?", re.IGNORECASE)
 
 
-def _skip(text: str, i: int) -> int:
-    m = _WS.match(text, i)
-    return m.end() if m else i
-
-
-class _Lines:
-    """Offset -> (line, column) for offsets that only move forward."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.pos = 0
-        self.line = 1
-        self.line_start = 0
-
-    def at(self, pos: int) -> tuple[int, int]:
-        if pos < self.pos:  # only on errors: start over
-            self.pos, self.line, self.line_start = 0, 1, 0
-        text = self.text
-        n = text.count("\n", self.pos, pos)
-        if n:
-            self.line += n
-            self.line_start = text.rfind("\n", self.pos, pos) + 1
-        self.pos = pos
-        return self.line, pos - self.line_start + 1
-
-
-def _json_error(path: str, lines: _Lines, pos: int, what: str) -> PlanError:
+def _json_error(path: str, lines: Positions, pos: int, what: str) -> PlanError:
     line, col = lines.at(min(pos, len(lines.text)))
     return PlanError(f"invalid JSON: {what}", path=path, line=line, column=col)
 
@@ -62,21 +38,16 @@ def iter_json(text: str, path: str) -> t.Iterator[Operation]:
     if text.startswith("\ufeff"):
         text = text[1:]
     decoder = json.JSONDecoder()
-    lines = _Lines(text)
+    lines = Positions(text)
     end = len(text)
     i = _skip(text, 0)
     if i >= end:
         raise _json_error(path, lines, 0, "the file is empty (expected a plan object)")
     if text[i] != "{":
-        try:
-            doc, _ = decoder.raw_decode(text, i)
-        except json.JSONDecodeError as exc:
-            raise _json_error(path, lines, exc.pos, exc.msg) from None
-        except RecursionError:
-            raise _json_error(path, lines, i, "nested too deeply") from None
+        doc, _ = _decode(decoder, text, i, path, lines)
         raise PlanError(document_problem(doc) or "not a plan", path=path, line=1, column=1)
     top: dict[str, t.Any] = {}
-    ops_seen = False
+    keys: dict[str, int] = {}
     ops_pos = 0
     index = 0
     i = _skip(text, i + 1)
@@ -86,10 +57,14 @@ def iter_json(text: str, path: str) -> t.Iterator[Operation]:
         while True:
             if i >= end or text[i] != '"':
                 raise _json_error(path, lines, i, "expected a property name in double quotes")
+            at = i
             try:
                 key, i = scanstring(text, i + 1)
             except json.JSONDecodeError as exc:
                 raise _json_error(path, lines, exc.pos, exc.msg) from None
+            if key in keys:
+                raise _duplicate_error(path, lines, key, at, keys[key])
+            keys[key] = at
             i = _skip(text, i)
             if i >= end or text[i] != ":":
                 raise _json_error(path, lines, i, "expected ':' after a property name")
@@ -97,9 +72,6 @@ def iter_json(text: str, path: str) -> t.Iterator[Operation]:
             if key == "operations":
                 ops_pos = i
             if key == "operations" and i < end and text[i] == "[":
-                if ops_seen:
-                    raise _json_error(path, lines, i, 'duplicate "operations"')
-                ops_seen = True
                 top[key] = []
                 i = _skip(text, i + 1)
                 if i < end and text[i] == "]":
@@ -109,28 +81,30 @@ def iter_json(text: str, path: str) -> t.Iterator[Operation]:
                         start = i
                         try:
                             value, i = decoder.raw_decode(text, i)
-                        except json.JSONDecodeError as exc:
-                            raise _json_error(path, lines, exc.pos, exc.msg) from None
+                        except ValueError:  # JSONDecodeError, or an integer too long
+                            value, i = _decode(decoder, text, i, path, lines)
                         except RecursionError:
                             raise _json_error(path, lines, start, "nested too deeply") from None
+                        # A repeated key decodes to one entry: a second "table" would hide
+                        # the first. Every pair has a ':', so equal counts prove there is none.
+                        if text.count(":", start, i) != entries(value):
+                            _refuse_duplicates(text, start, path, lines)
                         line, col = lines.at(start)
                         yield build_operation(index, value, path=path, line=line, column=col)
                         index += 1
-                        i = _skip(text, i)
-                        if i < end and text[i] == ",":
-                            i = _skip(text, i + 1)
+                        sep = _COMMA.match(text, i)  # white space, a comma, white space
+                        i = sep.end()  # type: ignore[union-attr]  # the pattern always matches
+                        if sep.group(1):  # type: ignore[union-attr]
                             continue
                         if i < end and text[i] == "]":
                             i += 1
                             break
                         raise _json_error(path, lines, i, "expected ',' or ']' between operations")
             else:
-                try:
-                    top[key], i = decoder.raw_decode(text, i)
-                except json.JSONDecodeError as exc:
-                    raise _json_error(path, lines, exc.pos, exc.msg) from None
-                except RecursionError:
-                    raise _json_error(path, lines, i, "nested too deeply") from None
+                start = i
+                top[key], i = _decode(decoder, text, i, path, lines)
+                if text.count(":", start, i) != entries(top[key]):
+                    _refuse_duplicates(text, start, path, lines)
             i = _skip(text, i)
             if i < end and text[i] == ",":
                 i = _skip(text, i + 1)
@@ -148,10 +122,111 @@ def iter_json(text: str, path: str) -> t.Iterator[Operation]:
         raise PlanError(problem, path=path, line=line, column=col)
 
 
+def _decode(
+    decoder: json.JSONDecoder, text: str, i: int, path: str, lines: Positions
+) -> tuple[t.Any, int]:
+    """The JSON value at ``i`` and the offset after it; PlanError (positioned) if invalid."""
+    try:
+        return decoder.raw_decode(text, i)
+    except json.JSONDecodeError as exc:
+        raise _json_error(path, lines, exc.pos, exc.msg) from None
+    except ValueError as exc:  # e.g. "Exceeds the limit (4300 digits) for integer string"
+        raise _json_error(path, lines, i, str(exc)) from None
+    except RecursionError:
+        raise _json_error(path, lines, i, "nested too deeply") from None
+
+
+def _duplicate_error(path: str, lines: Positions, key: str, at: int, first: int) -> PlanError:
+    fl, fc = lines.at(first)
+    line, col = lines.at(at)
+    return PlanError(
+        f"duplicate key {json.dumps(key)} (first at line {fl}, column {fc}): each key may "
+        "appear once in an object, and a JSON reader keeps only the last",
+        path=path, line=line, column=col,
+    )  # fmt: skip
+
+
+def _refuse_duplicates(text: str, start: int, path: str, lines: Positions) -> None:
+    dup = find_duplicate_key(text, start)
+    if dup is not None:
+        raise _duplicate_error(path, lines, dup.key, dup.offset, dup.first)
+
+
+_LOADER: t.Any = None
+
+
+class _AliasUsed(Exception):
+    """Raised while constructing: a node is about to be built a second time (an alias)."""
+
+
 def _yaml_loader() -> t.Any:
+    """PyYAML's safe loader (libyaml's C parser when installed), refusing what hides content.
+
+    Aliases: ``*name`` reuses an anchored node, so nine lines of nine aliases each make a
+    billion operations from a few hundred bytes, and ``&a [*a]`` a list that contains itself.
+    The composed tree shares the anchored node, so the reuse shows when construction meets a
+    node it has already built (or is building); a plan has no need for it. Duplicate keys:
+    a second ``operations:`` or ``table:`` silently replaces the first.
+    """
+    global _LOADER
+    if _LOADER is not None:
+        return _LOADER
+    import yaml
+    from yaml.constructor import ConstructorError
+
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class PlanLoader(base):  # type: ignore[misc, valid-type]
+        def construct_object(self, node: t.Any, deep: bool = False) -> t.Any:
+            if node in self.constructed_objects or node in self.recursive_objects:
+                raise _AliasUsed()
+            return super().construct_object(node, deep)
+
+        def construct_mapping(self, node: t.Any, deep: bool = False) -> t.Any:
+            if isinstance(node, yaml.MappingNode):
+                seen: dict[tuple[str, str], t.Any] = {}
+                for key_node, _ in node.value:
+                    if not isinstance(key_node, yaml.ScalarNode):
+                        continue
+                    key = (key_node.tag, key_node.value)
+                    first = seen.get(key)
+                    if first is not None:
+                        raise ConstructorError(
+                            None, None,
+                            f"duplicate key {key_node.value!r} (first at line "
+                            f"{first.line + 1}, column {first.column + 1}): each key may "
+                            "appear once in a mapping, and a YAML reader keeps only the last",
+                            key_node.start_mark,
+                        )  # fmt: skip
+                    seen[key] = key_node.start_mark
+            return super().construct_mapping(node, deep)
+
+    _LOADER = PlanLoader
+    return _LOADER
+
+
+def _alias_error(text: str, path: str) -> PlanError:
+    """Where the first alias is (found again by the parser's events: only on this error)."""
     import yaml
 
-    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    loader = _yaml_loader()(text)
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            if isinstance(event, yaml.AliasEvent):
+                mark = event.start_mark
+                return PlanError(
+                    f"YAML aliases are not allowed in a plan (*{event.anchor} reuses the node "
+                    f"anchored as &{event.anchor}): write each operation out in full",
+                    path=path,
+                    line=mark.line + 1 if mark else None,
+                    column=mark.column + 1 if mark else None,
+                )
+    except yaml.YAMLError:  # pragma: no cover - the text was parsed once already
+        pass
+    finally:
+        loader.dispose()
+    return PlanError("YAML aliases are not allowed in a plan", path=path)  # pragma: no cover
 
 
 def _suppression_comments(text: str) -> list[tuple[int, int, bool, tuple[str, ...]]]:
@@ -193,8 +268,14 @@ def iter_yaml(text: str, path: str) -> t.Iterator[Operation]:
             raise PlanError(f"invalid YAML value: {exc}", path=path) from None
         except RecursionError:
             raise PlanError("invalid YAML: nested too deeply", path=path) from None
+        except _AliasUsed:
+            alias = True
+        else:
+            alias = False
     finally:
         loader.dispose()
+    if alias:
+        raise _alias_error(text, path)
     problem = document_problem(doc)
     if problem:
         where = root

@@ -1,11 +1,12 @@
 """SOAP ExecuteMultiple request XML (the Organization Service's batch), read with lxml.
 
-The parser is hardened: no entity resolution, no DTD loading, no network, no huge trees; and a
-document with a DOCTYPE is refused outright, so neither an entity-expansion bomb nor an external
-entity is ever looked at. Each ``OrganizationRequest`` under ``Requests`` is one operation: the
-message from ``RequestName`` (or the ``i:type`` ``XRequest``), the table from the ``Target``
-(Entity or EntityReference ``LogicalName``), ``EntityMoniker`` or a query's ``EntityName``.
-lxml gives lines, not columns; the column is that of the element's tag on its line.
+The parser is hardened (metadata/xmlsafe.py): no entity resolution, no DTD loading, no network,
+no huge trees; and a document with a DOCTYPE is refused, in whatever encoding it comes, so
+neither an entity-expansion bomb nor an external entity is ever used. Each
+``OrganizationRequest`` under ``Requests`` is one operation: the message from ``RequestName``
+(or the ``i:type`` ``XRequest``), the table from the ``Target`` (Entity or EntityReference
+``LogicalName``), ``EntityMoniker`` or a query's ``EntityName``. lxml gives lines, not columns;
+the column is that of the element's tag on its line.
 """
 
 from __future__ import annotations
@@ -13,15 +14,11 @@ from __future__ import annotations
 import re
 import typing as t
 
+from metadata import xmlsafe
 from metadata.errors import PlanError
-from metadata.xmlsafe import hardened_parser
-from validator.plan import Operation, Related
+from validator.plan import Operation, Related, is_guid
 
 _XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
-_DOCTYPE = re.compile(rb"<!DOCTYPE|<!ENTITY", re.IGNORECASE)
-_GUID = re.compile(
-    r"^\{?[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}?$"
-)
 _LIBXML_POSITION = re.compile(r"(?:,?\s*line \d+)?,?\s*line \d+(?:, column \d+)?\s*$")
 _EMPTY_GUID = "00000000-0000-0000-0000-000000000000"
 _TABLE_PARAMETERS = ("Target", "EntityMoniker", "Query", "EntityName", "Entity")
@@ -47,27 +44,21 @@ def _text(el: t.Any | None) -> str | None:
     return text or None
 
 
-def _position(raw: bytes, offset: int) -> tuple[int, int]:
-    line = raw.count(b"\n", 0, offset) + 1
-    return line, offset - (raw.rfind(b"\n", 0, offset) + 1) + 1
-
-
 def _parse(raw: bytes, path: str) -> t.Any:
     from lxml import etree  # type: ignore[import-untyped, unused-ignore]
 
-    m = _DOCTYPE.search(raw)
-    if m is not None:
-        line, col = _position(raw, m.start())
+    try:
+        return xmlsafe.parse(raw)
+    except xmlsafe.DoctypeError as exc:
         raise PlanError(
             "DOCTYPE and entity declarations are not allowed in an ExecuteMultiple request "
             "(refused to protect against entity expansion and external entities)",
-            path=path, line=line, column=col,
-        )  # fmt: skip
-    try:
-        return etree.fromstring(raw, hardened_parser())
+            path=path, line=exc.line, column=exc.column,
+        ) from None  # fmt: skip
     except etree.XMLSyntaxError as exc:
         line, col = exc.position if exc.position else (1, 1)
-        msg = _LIBXML_POSITION.sub("", str(exc.msg or exc))
+        text = str(exc.msg or exc).strip()
+        msg = _LIBXML_POSITION.sub("", text.splitlines()[0] if text else "not well-formed")
         raise PlanError(f"invalid XML: {msg}", path=path, line=line, column=col) from None
 
 
@@ -96,11 +87,11 @@ def _table_and_id(value: t.Any) -> tuple[str | None, str | None]:
     return logical, ident
 
 
-def _line_columns(raw: bytes) -> t.Callable[[int], int]:
+def _line_columns(text: str) -> t.Callable[[int], int]:
     """Column of the next ``OrganizationRequest`` tag on a line (several may share one line)."""
-    lines = raw.split(b"\n")
+    lines = text.split("\n")
     used: dict[int, int] = {}
-    tag = re.compile(rb"<(?:[\w.-]+:)?(?:OrganizationRequest|Request)\b")
+    tag = re.compile(r"<(?:[\w.-]+:)?(?:OrganizationRequest|Request)\b")
 
     def column(line: int) -> int:
         if not 1 <= line <= len(lines):
@@ -111,7 +102,7 @@ def _line_columns(raw: bytes) -> t.Callable[[int], int]:
         if m is None:
             return 1
         used[line] = m.end()
-        return len(text[: m.start()].decode("utf-8", "replace")) + 1
+        return m.start() + 1
 
     return column
 
@@ -143,7 +134,8 @@ def iter_soap(raw: bytes, path: str) -> t.Iterator[Operation]:
         raise PlanError("no Requests parameter holding OrganizationRequest elements "
                         "(expected an ExecuteMultipleRequest)", path=path,
                         line=root.sourceline, column=1)  # fmt: skip
-    column = _line_columns(raw)
+    # Columns are counted in characters of the decoded text, whatever the encoding.
+    column = _line_columns(xmlsafe.decode(raw, root.getroottree().docinfo.encoding))
     for index, req in enumerate(requests):
         yield _operation(index, req, path, column)
 
@@ -176,7 +168,7 @@ def _operation(index: int, req: t.Any, path: str, column: t.Callable[[int], int]
             logical, rid = _table_and_id(ref)
             if logical and rid:
                 related.append(Related(logical, rid))
-    if ident is not None and not _GUID.match(ident):
+    if ident is not None and not is_guid(ident):
         problems.append(f"Id {ident!r} is not a GUID")
     return Operation(
         index=index,

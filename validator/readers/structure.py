@@ -10,20 +10,26 @@ operations.
 from __future__ import annotations
 
 import re
+import typing as t
 
-from validator.plan import Operation, Related, find_references
+from validator.plan import (
+    BIND_SUFFIX,
+    GUID_PATTERN,
+    LABEL_PATTERN,
+    Operation,
+    Related,
+    find_references,
+)
 
 _NAME_FIELDS = ("message", "table", "entity", "secondary_table", "relationship")
 KNOWN_FIELDS = frozenset(
     (*_NAME_FIELDS, "id", "data", "parameters", "label", "related", "x-msgavail-ignore")
 )
-_GUID_OR_REF = re.compile(
-    r"^(\{?[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}?"
-    r"|\$[A-Za-z0-9_][A-Za-z0-9_.\-]*)$"
-)
-_LABEL = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
+_GUID_OR_REF = re.compile(f"^({GUID_PATTERN}|\\${LABEL_PATTERN})$")
+_LABEL = re.compile(f"^{LABEL_PATTERN}$")
 _CODE = re.compile(r"^MA[0-9]{3}$")
 IGNORE_FIELD = "x-msgavail-ignore"
+_MISSING = object()
 
 
 def _type_name(value: object) -> str:
@@ -43,8 +49,9 @@ def _type_name(value: object) -> str:
 
 
 def _pattern_match(pattern: re.Pattern[str], value: str) -> bool:
-    # JSON Schema's "$" is end of string; Python's also matches before a final newline.
-    return pattern.match(value) is not None and not value.endswith("\n")
+    # JSON Schema's "$" is end of string; Python's also matches before a final newline, which
+    # fullmatch does not accept.
+    return pattern.fullmatch(value) is not None
 
 
 def _id_problem(where: str, value: object) -> str | None:
@@ -60,15 +67,17 @@ def operation_problems(value: object) -> list[str]:
     if not isinstance(value, dict):
         return [f"an operation must be an object, not {_type_name(value)}"]
     problems: list[str] = []
-    for key in value:
-        if key not in KNOWN_FIELDS and not (isinstance(key, str) and key.startswith("x-")):
-            problems.append(f"unknown field {key!r}")
+    if not value.keys() <= KNOWN_FIELDS:  # a set comparison in C: the usual entry passes
+        for key in value:
+            if key not in KNOWN_FIELDS and not (isinstance(key, str) and key.startswith("x-")):
+                problems.append(f"unknown field {key!r}")
     if "message" not in value:
         problems.append('missing required field "message"')
+    get = value.get
     for key in _NAME_FIELDS:
-        if key in value:
-            v = value[key]
-            if not isinstance(v, str):
+        v = get(key, _MISSING)
+        if v is not _MISSING:
+            if type(v) is not str and not isinstance(v, str):
                 problems.append(f'"{key}" must be a string, not {_type_name(v)}')
             elif not v:
                 problems.append(f'"{key}" must not be empty')
@@ -134,6 +143,49 @@ def _str(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+# Operations are built positionally: a 20-keyword NamedTuple call costs about seven times a
+# plain tuple.__new__, and a large plan builds one per entry (tests/unit/lint/
+# test_native_reader.py checks the result against the keyword-built Operation).
+_new = tuple.__new__
+
+
+# What the fast path (``_plainly_valid``) knows how to check, by field: the usual entry has only
+# these, each well-formed; anything else takes ``operation_problems``, the reference.
+_NAME, _ID, _OBJECT, _LABEL_KIND = 0, 1, 2, 3
+_FAST_KINDS: dict[str, int] = {
+    **{k: _NAME for k in _NAME_FIELDS},
+    "id": _ID,
+    "data": _OBJECT,
+    "parameters": _OBJECT,
+    "label": _LABEL_KIND,
+}
+
+
+def _plainly_valid(value: dict[t.Any, t.Any]) -> bool:
+    """True only for entries ``operation_problems`` finds nothing wrong with (a quick pass
+    over the common shape; False means "ask operation_problems", not "invalid")."""
+    kinds = _FAST_KINDS
+    for key, v in value.items():
+        kind = kinds.get(key)
+        if kind is None:
+            return False
+        if kind in (_NAME, _LABEL_KIND):
+            if type(v) is not str or not v:
+                return False
+            if kind == _LABEL_KIND and _LABEL.fullmatch(v) is None:
+                return False
+        elif kind == _ID:
+            if type(v) is not str or _GUID_OR_REF.fullmatch(v) is None:
+                return False
+        elif type(v) is not dict:
+            return False
+    return (
+        "message" in value
+        and not ("table" in value and "entity" in value)
+        and ("secondary_table" not in value or "table" in value or "entity" in value)
+    )
+
+
 def build_operation(
     index: int,
     value: object,
@@ -146,12 +198,28 @@ def build_operation(
     suppression_column: int | None = None,
 ) -> Operation:
     """An Operation from a native plan entry; what breaks the schema goes to ``problems``."""
+    if type(value) is dict and _plainly_valid(value):
+        # Every field present is a non-empty string or an object of the right kind.
+        get = value.get
+        ident = get("id")
+        data = get("data")
+        if (ident is not None and ident[0] == "$") or (data and _may_bind(data)):
+            references = find_references(ident, data, ())
+        else:
+            references = ()
+        return _new(Operation, (  # the order of Operation's fields
+            index, get("message"), get("table") or get("entity"), get("secondary_table"),
+            ident, data, get("parameters"), get("label"), get("relationship"), (), line,
+            column, path, value, (), references, None, suppressions, suppression_line,
+            suppression_column,
+        ))  # fmt: skip
     problems = tuple(operation_problems(value))
     if not isinstance(value, dict):
         return Operation(index, None, line=line, column=column, path=path, raw=value,
                          problems=problems)  # fmt: skip
+    get = value.get
     related: tuple[Related, ...] = ()
-    rel = value.get("related")
+    rel = get("related")
     if isinstance(rel, list):
         related = tuple(
             Related(r["table"], r["id"])
@@ -159,34 +227,31 @@ def build_operation(
             if isinstance(r, dict) and isinstance(r.get("table"), str)
             and isinstance(r.get("id"), str)
         )  # fmt: skip
-    ident = _str(value.get("id"))
-    data = value.get("data")
-    params = value.get("parameters")
-    codes = value.get(IGNORE_FIELD)
+    ident = _str(get("id"))
+    data = get("data")
+    if not isinstance(data, dict):
+        data = None
+    params = get("parameters")
+    if not isinstance(params, dict):
+        params = None
+    codes = get(IGNORE_FIELD)
     if isinstance(codes, list) and suppressions is None:
         suppressions = tuple(c for c in codes if isinstance(c, str))
         suppression_line, suppression_column = line, column
-    return Operation(
-        index=index,
-        message=_str(value.get("message")),
-        table=_str(value.get("table")) or _str(value.get("entity")),
-        secondary_table=_str(value.get("secondary_table")),
-        id=ident,
-        data=data if isinstance(data, dict) else None,
-        parameters=params if isinstance(params, dict) else None,
-        label=_str(value.get("label")),
-        relationship=_str(value.get("relationship")),
-        related=related,
-        line=line,
-        column=column,
-        path=path,
-        raw=value,
-        problems=problems,
-        references=find_references(ident, data, related),
-        suppressions=suppressions,
-        suppression_line=suppression_line,
-        suppression_column=suppression_column,
-    )
+    return _new(Operation, (  # the order of Operation's fields
+        index, _str(get("message")), _str(get("table")) or _str(get("entity")),
+        _str(get("secondary_table")), ident, data, params, _str(get("label")),
+        _str(get("relationship")), related, line, column, path, value, problems,
+        find_references(ident, data, related), None, suppressions, suppression_line,
+        suppression_column,
+    ))  # fmt: skip
+
+
+def _may_bind(data: dict[t.Any, t.Any]) -> bool:
+    for key in data:  # noqa: SIM110 - a loop, not any(): this runs for most operations
+        if type(key) is str and key.endswith(BIND_SUFFIX):
+            return True
+    return False
 
 
 def document_problem(doc: object) -> str | None:

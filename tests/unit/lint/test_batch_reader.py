@@ -6,6 +6,8 @@ import os
 import typing as t
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from metadata.errors import PlanError
 from validator.api import load_engine
@@ -156,3 +158,93 @@ def test_plain_patch_is_update_when_the_data_has_no_upsert(tmp_path: t.Any) -> N
         fh.write(body(f"PATCH accounts({G}) HTTP/1.1\n\n{{}}"))
     (op,) = read_plan(path, names=name_lookup(default_engine())).operations
     assert op.message == "Update"
+
+
+# issue 13 scope 4: every segment the reader meets is handled (these raised AttributeError or
+# ValueError: "internal error" in lint, and the other files' findings were lost).
+@pytest.mark.parametrize(
+    ("request_text", "problem"),
+    [
+        (f"POST accounts({G})/Microsoft.Dynamics.CRM. HTTP/1.1\n\n{{}}", "action segment"),
+        (f"POST accounts({G})/Microsoft.Dynamics.CRM.%20 HTTP/1.1\n\n{{}}", "action segment"),
+        ("GET http://[::1/api/data/v9.2/accounts HTTP/1.1", "URL cannot be read"),
+        ("GET /api/data/v9.2/-x HTTP/1.1", "cannot read the URL segment"),
+    ],
+)
+def test_segments_it_cannot_read_are_findings(
+    tmp_path: t.Any, request_text: str, problem: str
+) -> None:
+    for names in (True, False):
+        (op,) = ops(tmp_path, body(request_text), names=names)
+        assert op.problems and problem in op.problems[0]
+
+
+def test_a_body_number_python_cannot_convert_is_a_read_error(tmp_path: t.Any) -> None:
+    text = body('POST accounts HTTP/1.1\n\n{"n": ' + "1" * 5000 + "}")
+    with pytest.raises(PlanError, match=r":6:1: invalid JSON request body: .*digits"):
+        ops(tmp_path, text)
+
+
+def test_memory_follows_the_parts_not_the_blank_lines(tmp_path: t.Any) -> None:
+    # issue 13 scope 5: 20 MB of blank lines peaked at 2.58 GB (a tuple per line, all kept).
+    import tracemalloc
+
+    path = os.path.join(tmp_path, "b.batch")
+    blank = 2**20
+    with open(path, "w", newline="") as fh:
+        fh.write("--b\r\nContent-Type: application/http\r\n\r\nPOST accounts HTTP/1.1\r\n\r\n")
+        fh.write('{"name":\r\n' + "\r\n" * (blank // 4) + '"x"}' + "\r\n" * (blank // 4))
+        fh.write("--b\r\nContent-Type: application/http\r\n\r\nGET WhoAmI HTTP/1.1\r\n--b--\r\n")
+    tracemalloc.start()
+    try:
+        found = list(read_plan(path).operations)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert [op.message for op in found] == ["Create", "WhoAmI"]
+    assert found[0].data == {"name": "x"} and found[1].line == blank // 2 + 10
+    assert peak < 8 * 2**20, peak  # a few 1 MiB blocks at a time, whatever the input size
+
+
+def test_a_line_longer_than_a_block_and_no_final_line_end(tmp_path: t.Any) -> None:
+    big = "x" * (3 * 2**20)
+    text = body(f'POST accounts HTTP/1.1\n\n{{"name": "{big}"}}').rstrip("\n")
+    (op,) = ops(tmp_path, text, crlf=True)
+    assert op.data == {"name": big}
+
+
+def test_text_and_bytes_are_read_as_files_are(tmp_path: t.Any) -> None:
+    from validator.readers.batch import iter_batch
+
+    text = body("POST accounts HTTP/1.1\n\n{}", "GET WhoAmI HTTP/1.1")
+    from_file = [op._replace(path="x") for op in ops(tmp_path, text, names=False)]
+    assert list(iter_batch(text, "x")) == from_file
+    assert list(iter_batch(text.encode(), "x")) == from_file
+
+
+def _slow_segments(path: str) -> list[str]:
+    segs: list[str] = []
+    cur: list[str] = []
+    depth, quoted = 0, False
+    for ch in path:
+        if ch == "'" and depth:
+            quoted = not quoted
+        elif not quoted and ch == "(":
+            depth += 1
+        elif not quoted and ch == ")":
+            depth = max(depth - 1, 0)
+        if ch == "/" and not depth and not quoted:
+            segs.append("".join(cur))
+            cur = []
+        else:
+            cur.append(ch)
+    segs.append("".join(cur))
+    return [s for s in segs if s]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="ab/()'$", max_size=16))
+def test_url_segments_fast_path_is_exact(path: str) -> None:
+    from validator.readers.batch import _segments
+
+    assert _segments(path) == _slow_segments(path)

@@ -92,13 +92,86 @@ def test_yaml_positions_and_comments(tmp_path: t.Any) -> None:
     assert ops[2].suppressions is None
 
 
-def test_yaml_aliases_do_not_expand_into_work(tmp_path: t.Any) -> None:
-    # a "billion laughs" of aliases: PyYAML shares nodes, so this stays small and fast
-    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
-    for i in range(1, 20):
-        lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]")
-    text = "x-laughs:\n" + "\n".join("  " + ln for ln in lines) + "\noperations: []\n"
-    assert read_plan(write(tmp_path, "p.yaml", text)).operations == ()
+def test_yaml_aliases_are_refused_where_they_are(tmp_path: t.Any) -> None:
+    # issue 13: a "billion laughs" of aliases made a 483-byte plan a 515 MB journal in `run`.
+    lines = ['a0: &a0 {"message": "Create", "table": "account"}']
+    for i in range(1, 10):
+        lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]")
+    text = "x-laughs:\n" + "\n".join("  " + ln for ln in lines) + "\noperations: *a9\n"
+    with pytest.raises(PlanError) as info:
+        read_plan(write(tmp_path, "p.yaml", text))
+    assert ":3:12: YAML aliases are not allowed in a plan (*a0 reuses" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "operations: &a [*a]\n",  # a list that contains itself
+        "operations:\n- &op {message: Create, table: account}\n- *op\n",
+        "x-base: &b {table: account}\noperations:\n- <<: *b\n  message: Create\n",
+    ],
+)
+def test_every_alias_is_refused(tmp_path: t.Any, text: str) -> None:
+    with pytest.raises(PlanError, match="YAML aliases are not allowed"):
+        read_plan(write(tmp_path, "p.yaml", text))
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "where", "key"),
+    [
+        ("a.yaml", "operations: []\noperations:\n- message: WhoAmI\n", ":2:1:", "'operations'"),
+        (
+            "b.yaml",
+            "operations:\n- message: Create\n  table: account\n  table: queue\n",
+            ":4:3:",
+            "'table'",
+        ),
+        (
+            "c.yaml",
+            "operations:\n- {message: Create, data: {name: a, name: b}}\n",
+            ":2:37:",
+            "'name'",
+        ),
+        (
+            "d.json",
+            '{"operations": [], "operations": [{"message": "WhoAmI"}]}',
+            ":1:20:",
+            '"operations"',
+        ),
+        (
+            "e.json",
+            '{"operations": [\n {"message": "Create", "table": "account",\n  "table": "queue"}]}',
+            ":3:3:",
+            '"table"',
+        ),
+        (
+            "f.json",
+            '{"operations": [{"message": "Create", "data": {"a:b": 1, "a:b": 2}}]}',
+            ":1:58:",
+            '"a:b"',
+        ),
+        (
+            "g.json",
+            '{"$schema": "s", "x-a": {"k": 1, "k": 2}, "operations": []}',
+            ":1:34:",
+            '"k"',
+        ),
+    ],
+)
+def test_duplicate_keys_are_refused_with_their_line(
+    tmp_path: t.Any, name: str, text: str, where: str, key: str
+) -> None:
+    # issue 13: a second "operations" (or "table") silently replaced the first.
+    with pytest.raises(PlanError) as info:
+        read_plan(write(tmp_path, name, text))
+    msg = str(info.value)
+    assert where in msg and f"duplicate key {key}" in msg and "\n" not in msg
+
+
+def test_colons_inside_values_are_not_duplicates(tmp_path: t.Any) -> None:
+    text = '{"operations": [{"message": "Create", "table": "account", "data": {"a": "b:c"}}]}'
+    ops = read_plan(write(tmp_path, "p.json", text)).operations
+    assert ops[0].data == {"a": "b:c"}
 
 
 @pytest.mark.parametrize(

@@ -97,3 +97,47 @@ def test_agree_on_documents(doc: dict[str, t.Any]) -> None:
     # Operations themselves are checked separately; compare the document level only.
     shell = {k: ([] if k == "operations" and isinstance(v, list) else v) for k, v in doc.items()}
     assert VALIDATOR.is_valid(shell) == (document_problem(shell) is None)
+
+
+def _slow_build(index: int, value: t.Any) -> t.Any:
+    """build_operation as it was: keyword-built, every field through the full check."""
+    from validator.plan import Operation, Related, find_references
+    from validator.readers.structure import IGNORE_FIELD
+
+    def s(v: t.Any) -> t.Any:
+        return v if isinstance(v, str) and v else None
+
+    problems = tuple(operation_problems(value))
+    if not isinstance(value, dict):
+        return Operation(index, None, line=1, column=1, path="p", raw=value, problems=problems)
+    rel = value.get("related")
+    related = tuple(
+        Related(r["table"], r["id"])
+        for r in (rel if isinstance(rel, list) else ())
+        if isinstance(r, dict) and isinstance(r.get("table"), str) and isinstance(r.get("id"), str)
+    )
+    data = value.get("data") if isinstance(value.get("data"), dict) else None
+    codes = value.get(IGNORE_FIELD)
+    sup = tuple(c for c in codes if isinstance(c, str)) if isinstance(codes, list) else None
+    return Operation(
+        index=index, message=s(value.get("message")),
+        table=s(value.get("table")) or s(value.get("entity")),
+        secondary_table=s(value.get("secondary_table")), id=s(value.get("id")), data=data,
+        parameters=value.get("parameters") if isinstance(value.get("parameters"), dict) else None,
+        label=s(value.get("label")), relationship=s(value.get("relationship")), related=related,
+        line=1, column=1, path="p", raw=value, problems=problems,
+        references=find_references(s(value.get("id")), data, related), suppressions=sup,
+        suppression_line=1 if sup is not None else None,
+        suppression_column=1 if sup is not None else None,
+    )  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(near_valid | st.dictionaries(keys, values, max_size=6) | values)
+def test_the_fast_build_is_the_full_build(op: t.Any) -> None:
+    # issue 14: operations are built positionally with a quick pass for the common shape; the
+    # result must be the keyword-built Operation with every check run.
+    from validator.readers.structure import build_operation
+
+    fast = build_operation(3, op, path="p", line=1, column=1)
+    assert fast == _slow_build(3, op) and type(fast) is type(_slow_build(3, op))

@@ -173,3 +173,73 @@ def test_requests_as_a_named_member(tmp_path: t.Any) -> None:
     )
     (op,) = read(tmp_path, text)
     assert (op.message, op.table, op.line) == ("Create", "account", 3)
+
+
+# issue 13 scope 6: the DOCTYPE refusal was a byte regex, blind to every encoding but UTF-8's
+# family; now the parser decides after decoding. Python's codec, the name declared in the XML
+# declaration (None: none declared, so libxml2 goes by the byte order mark).
+ENCODINGS = [
+    ("utf-8", "UTF-8"),
+    ("utf-8-sig", None),
+    ("utf-16", "UTF-16"),  # with a BOM
+    ("utf-16", None),
+    ("utf-16-le", "UTF-16LE"),
+    ("utf-16-be", "UTF-16BE"),
+    ("utf-32", "UTF-32"),  # with a BOM
+    ("utf-32", None),
+    ("iso-8859-1", "ISO-8859-1"),
+]
+
+
+def _write_encoded(tmp_path: t.Any, text: str, codec: str) -> str:
+    p = os.path.join(tmp_path, "em.xml")
+    with open(p, "wb") as fh:
+        fh.write(text.encode(codec))
+    return p
+
+
+@pytest.mark.parametrize(("codec", "declared"), ENCODINGS)
+@pytest.mark.parametrize(
+    "doctype",
+    [
+        '<!DOCTYPE s:Envelope [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;">]>',
+        '<!DOCTYPE s:Envelope [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>',
+        "<!DOCTYPE s:Envelope>",
+    ],
+)
+def test_doctype_is_refused_in_every_encoding(
+    tmp_path: t.Any, codec: str, declared: str | None, doctype: str
+) -> None:
+    decl = f'<?xml version="1.0" encoding="{declared}"?>' if declared else '<?xml version="1.0"?>'
+    body = envelope(request("Create", param("Target", ref("account", G)), "&b;&xxe;"))
+    if "ENTITY" not in doctype:
+        body = body.replace("&b;&xxe;", "")
+    text = decl + "\n  " + doctype + "\n" + body
+    with pytest.raises(PlanError) as info:
+        list(read_plan(_write_encoded(tmp_path, text, codec)).operations)
+    assert ":2:3: DOCTYPE and entity declarations are not allowed" in str(info.value)
+
+
+@pytest.mark.parametrize(("codec", "declared"), ENCODINGS)
+def test_every_encoding_reads_with_positions(
+    tmp_path: t.Any, codec: str, declared: str | None
+) -> None:
+    decl = f'<?xml version="1.0" encoding="{declared}"?>' if declared else '<?xml version="1.0"?>'
+    one = request("Create", param("Target", ref("account", G)))
+    text = (
+        decl
+        + "\n"
+        + envelope("  " + one + " " + request("Delete", param("Target", ref("contact", H))))
+    )
+    a, b = read_plan(_write_encoded(tmp_path, text, codec)).operations
+    assert (a.message, a.table, b.message, b.table) == ("Create", "account", "Delete", "contact")
+    assert a.line == b.line and a.column == 3 and b.column == 3 + len(one) + 1
+
+
+def test_libxml2_messages_are_one_line(tmp_path: t.Any) -> None:
+    p = os.path.join(tmp_path, "em.xml")
+    with open(p, "wb") as fh:
+        fh.write(b"<\x00")  # libxml2 ends this message with a newline
+    with pytest.raises(PlanError) as info:
+        read_plan(p)
+    assert "invalid XML" in str(info.value) and "\n" not in str(info.value)

@@ -70,6 +70,7 @@ def __getattr__(name: str) -> t.Any:
 def __dir__() -> list[str]:
     return sorted({*globals(), *_LAZY})
 
+
 __all__ = [
     "AuthenticationError",
     "Availability",

@@ -55,3 +55,22 @@ def test_a_deleted_table_is_gone_with_its_records_and_filters(sdk_client, sdk_em
     with pytest.raises(HttpError) as err:  # the set is gone, as on an org
         sdk_client.records.list("contoso_region")
     assert err.value.status_code == 404
+
+
+def test_apply_aggregation_is_refused_not_ignored(sdk_client, sdk_emulator):
+    import ssl
+
+    import httpx
+
+    from tests.emulator_fixtures import EMULATOR_TOKEN
+
+    sdk_client.records.create("account", [{"name": "a"}, {"name": "b"}])
+    assert sdk_emulator.ca_file is not None
+    with httpx.Client(verify=ssl.create_default_context(cafile=sdk_emulator.ca_file)) as http:
+        resp = http.get(
+            sdk_emulator.api_url + "accounts",
+            params={"$apply": "aggregate(accountid with countdistinct as n)"},
+            headers={"Authorization": f"Bearer {EMULATOR_TOKEN}"},
+        )
+    assert resp.status_code == 400
+    assert "does not support $apply" in resp.json()["error"]["message"]

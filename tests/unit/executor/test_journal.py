@@ -59,7 +59,7 @@ def test_values_are_inline_json_text_never_pickles(journal, engine, tmp_path):
     ).fetchall()
     db.close()
     assert sorted(key for key, *_ in rows) == ["meta:seq"]  # diskcache's table: the counter
-    for key, kind, value, filename in rows:
+    for key, kind, _value, filename in rows:
         assert filename is None, f"{key} went to a side file"
         assert kind == "integer"
     assert len(ours) == 2  # the operation and its local record

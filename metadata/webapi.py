@@ -9,11 +9,22 @@
 * Failures become metadata.errors classes whose one-line messages say what to do.
 * ``transport`` is any httpx transport (tests use the real loopback emulator; the executor can
   reuse ``request()`` for writes).
+* https is verified against ``verify`` (an ``ssl.SSLContext`` or a CA file), else the CA file
+  named by ``REQUESTS_CA_BUNDLE`` (requests' convention, which Microsoft's SDK follows: what
+  the SDK in the same process trusts, msgavail trusts), else ``SSL_CERT_FILE`` (OpenSSL's and
+  httpx's, often set machine-wide, hence second), else the directory ``SSL_CERT_DIR``, else
+  certifi's bundle: so an org behind a private CA (a TLS-inspecting proxy, the emulator's
+  ``--tls``) is trusted the way other tools are told to trust it. Verification is never turned
+  off. Only the CA variables are read from the environment: ``trust_env=False`` keeps proxies
+  and ``.netrc`` out (a token must not go to a proxy nobody configured for msgavail). A
+  certificate that does not verify is not retried: the error says which CA was used and how
+  to trust the right one.
 """
 
 from __future__ import annotations
 
 import email.utils
+import os
 import random
 import threading
 import time
@@ -23,6 +34,7 @@ import urllib.parse
 from metadata.auth import TokenProvider
 from metadata.errors import (
     AuthenticationError,
+    ConfigError,
     NotFoundError,
     ServerError,
     ThrottledError,
@@ -101,6 +113,7 @@ class WebAPIClient:
         sleep: t.Callable[[float], None] = time.sleep,
         random_source: t.Callable[[], float] = random.random,
         on_wait: t.Callable[[Wait], None] | None = None,
+        verify: ssl.SSLContext | str | os.PathLike[str] | None = None,
     ) -> None:
         import httpx
 
@@ -122,8 +135,13 @@ class WebAPIClient:
         self._hold_until = 0.0
         self._hold_lock = threading.Lock()
         self._local = threading.local()
+        self.trusted = "certifi's CA bundle"  # what https certificates are verified against
         if transport is None and self._origin.scheme == "http":
             transport = httpx.HTTPTransport(verify=_no_trust_anchors())
+        elif transport is None:
+            context, self.trusted = trust_anchors(verify)
+            if context is not None:
+                transport = httpx.HTTPTransport(verify=context)
         self._http = httpx.Client(
             transport=transport,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 15.0)),
@@ -216,6 +234,15 @@ class WebAPIClient:
                     method, url, json=json, content=content, headers=send_headers
                 )
             except httpx.TransportError as exc:
+                untrusted = _certificate_failure(exc)
+                if untrusted is not None:  # a certificate does not verify itself on retry
+                    raise TransportError(
+                        f"could not verify the TLS certificate of {self.org}: {untrusted} "
+                        f"(trusted: {self.trusted}); if the org's certificate comes from a "
+                        "private CA, set REQUESTS_CA_BUNDLE (or SSL_CERT_FILE) to that "
+                        "CA's PEM file",
+                        url=_display(url),
+                    ) from None
                 safe = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout))
                 refused = _refused(exc)
                 limit = self.retry.max_retries
@@ -436,6 +463,74 @@ def _no_trust_anchors() -> ssl.SSLContext:
     import ssl
 
     return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+
+
+# The CA variables read, in order (each names a PEM file; SSL_CERT_DIR a hashed directory).
+CA_FILE_VARIABLES = ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE")
+CA_DIR_VARIABLE = "SSL_CERT_DIR"
+
+
+def trust_anchors(
+    verify: ssl.SSLContext | str | os.PathLike[str] | None = None,
+    environ: t.Mapping[str, str] = os.environ,
+) -> tuple[ssl.SSLContext | None, str]:
+    """The TLS context that verifies an https org, and what it trusts (for messages).
+
+    ``verify`` wins; else the first of ``REQUESTS_CA_BUNDLE``, ``SSL_CERT_FILE``,
+    ``SSL_CERT_DIR`` that is set; ``(None, ...)`` means httpx's default (certifi). A path that
+    cannot be loaded is a ConfigError naming the variable, not a silent fallback to certifi.
+    """
+    import ssl
+
+    if isinstance(verify, ssl.SSLContext):
+        return verify, "the given SSL context"
+    if verify is not None:
+        path = os.fspath(verify)
+        return _load_cafile(path, f"verify={path!r}"), path
+    for name in CA_FILE_VARIABLES:
+        path = environ.get(name, "").strip()
+        if path:
+            return _load_cafile(path, name), f"{name}={path}"
+    directory = environ.get(CA_DIR_VARIABLE, "").strip()
+    if directory:
+        if not os.path.isdir(directory):
+            raise ConfigError(
+                f"{directory} is not a directory of CA certificates", where=CA_DIR_VARIABLE
+            )
+        return ssl.create_default_context(capath=directory), f"{CA_DIR_VARIABLE}={directory}"
+    return None, "certifi's CA bundle"
+
+
+def _load_cafile(path: str, where: str) -> ssl.SSLContext:
+    import ssl
+
+    try:
+        return ssl.create_default_context(cafile=path)
+    except FileNotFoundError:
+        detail = f"no CA certificate file {path}"
+    except IsADirectoryError:
+        detail = f"{path} is a directory, not a PEM file of CA certificates"
+    except (ssl.SSLError, OSError) as exc:
+        reason = getattr(exc, "reason", None) or exc.strerror or str(exc)
+        detail = f"cannot load CA certificates from {path} ({reason}); expected a PEM file"
+    raise ConfigError(detail, where=where)
+
+
+def _certificate_failure(exc: BaseException) -> str | None:
+    """The verification failure under a transport error (e.g. "unable to get local issuer
+    certificate", "Hostname mismatch"), or None when it is not one."""
+    import ssl
+
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return str(current.verify_message or current.reason or "certificate verify failed")
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    if "CERTIFICATE_VERIFY_FAILED" in str(exc):
+        return "certificate verify failed"
+    return None
 
 
 def _refused(exc: BaseException) -> bool:

@@ -712,7 +712,9 @@ class Player:
                 op["state"] = "parked"
                 op["last_error"] = _not_ours(op, None)
         if answer.error is not None:
-            lost = isinstance(answer.error, (TransportError, ServerError))
+            # A bulk request unanswered is looked up next round; a failed query (the client
+            # retried it already) stops the sync as any other request's failure does.
+            lost = bool(answer.sent) and isinstance(answer.error, (TransportError, ServerError))
             # A 429 beyond the retries was never applied; anything else may have been.
             refused = isinstance(answer.error, ThrottledError)
             sent = set() if refused else {op["seq"] for op in answer.sent}

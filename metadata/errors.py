@@ -3,6 +3,7 @@
 The hierarchy::
 
     MsgavailError                      anything msgavail reports to a user (CLI exit status 2)
+    ├── ErrorsAfterOutput              a command wrote its output, then failed for these reasons
     ├── InputError                     a file the user gave cannot be used (path, line, column)
     │   ├── SnapshotFormatError        a snapshot file fails the snapshot schema
     │   └── PlanError                  a plan or batch file cannot be read
@@ -45,6 +46,7 @@ __all__ = [
     "CacheLocationError",
     "ConfigError",
     "DataUnavailableError",
+    "ErrorsAfterOutput",
     "InputError",
     "InsecureURLError",
     "JournalDamagedError",
@@ -70,6 +72,16 @@ __all__ = [
 
 class MsgavailError(Exception):
     """Base class: a failure msgavail explains to its user in one line."""
+
+
+class ErrorsAfterOutput(MsgavailError):
+    """A command that wrote its output (a lint report, a sync summary) and still failed:
+    ``reasons`` holds one line per cause (e.g. each plan file that could not be read), which the
+    CLI boundary prints as ``msgavail: error: ...`` lines before exiting with status 2."""
+
+    def __init__(self, reasons: t.Sequence[object]) -> None:
+        self.reasons = tuple(str(r) for r in reasons) or ("failed",)
+        super().__init__("; ".join(self.reasons))
 
 
 class NotAvailableError(MsgavailError):

@@ -313,6 +313,12 @@ class Snapshot:
     def tables_by_name(self) -> t.Mapping[str, Table]:
         return MappingProxyType(self._tables_by_key)
 
+    @property
+    def filters_by_key(self) -> t.Mapping[FilterKey, MessageFilter]:
+        """Every filter by its ``filter_key`` (the engine's first-answer lookup: the dict
+        itself, read-only by its type, because a proxy's lookups cost a third more)."""
+        return self._filters_by_key
+
     # -- indexed lookups ---------------------------------------------------------------------
     def message(self, name: str) -> Message | None:
         return self._messages_by_key.get(name.lower())

@@ -23,12 +23,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def clean_env(home: str, **extra: str) -> dict[str, str]:
-    """The environment for a server: none of the user's msgavail settings, a fake home."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("MSGAVAIL_", "DATAVERSE_", "COVERAGE_PROCESS"))
-    }
+    """The environment for a server: none of the user's msgavail settings, a fake home.
+
+    Coverage's settings (COVERAGE_PROCESS_CONFIG, set by scripts/coverage.sh) are kept so the
+    server's own lines are measured; it stops on SIGTERM through a normal exit, which saves them.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MSGAVAIL_", "DATAVERSE_"))}
     env.update(
         HOME=home,
         XDG_CACHE_HOME=os.path.join(home, "no-cache-here"),

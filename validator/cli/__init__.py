@@ -15,7 +15,7 @@ import typing as t
 import click
 
 from metadata import __version__
-from metadata.errors import MsgavailError
+from metadata.errors import ErrorsAfterOutput, MsgavailError
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -33,10 +33,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "validator.cli.profile:profile",
         "List mobile offline profiles; show a profile's tables.",
     ),
-    "run": ("validator.cli.executor:run", "Queue a plan's operations while offline."),
-    "get": ("validator.cli.executor:get", "Read records from the offline store."),
-    "sync": ("validator.cli.executor:sync", "Play queued operations back to the org."),
-    "queue": ("validator.cli.executor:queue", "Inspect, retry or drop queued operations."),
+    "run": ("validator.cli.run_plan:run", "Queue a plan's operations while offline."),
+    "get": ("validator.cli.get:get", "Read records from the offline store."),
+    "sync": ("validator.cli.sync:sync", "Play queued operations back to the org."),
+    "queue": ("validator.cli.queue:queue", "Inspect, retry or drop queued operations."),
     "serve": ("validator.cli.serve:serve", "Serve availability answers over HTTP (JSON API)."),
 }
 
@@ -82,7 +82,9 @@ class LazyGroup(click.Group):
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="msgavail")
+# An explicit message: click's default is translated through gettext, which searches the
+# filesystem for catalogues (click's other decorators still do it once each).
+@click.version_option(__version__, prog_name="msgavail", message="%(prog)s, version %(version)s")
 def cli() -> None:
     """msgavail: where Dataverse messages run (server, offline client, both), checked before
     operations run.
@@ -154,6 +156,10 @@ def run(argv: t.Sequence[str] | None = None) -> int:
         return _fail(f"{command + ': ' if command else ''}missing command")
     except click.ClickException as exc:  # usage errors: missing option, bad choice...
         return _fail(usage_message(exc))
+    except ErrorsAfterOutput as exc:  # e.g. lint's unreadable files, after the report
+        for reason in exc.reasons:
+            _fail(reason)
+        return EXIT_ERROR
     except MsgavailError as exc:
         return _fail(str(exc))
     except (_Escaped, KeyboardInterrupt, BrokenPipeError) as exc:

@@ -189,8 +189,6 @@ def lint(
             result = linter.lint_input(data, name)
     else:
         result = linter.lint(targets, skip_non_plans=skip_non_plans)
-    for failure in result.failures:
-        click.echo(f"msgavail: error: {failure}", err=True)
     if result.files == 0 and not result.failures and not quiet:
         from validator.readers import KNOWN_EXTENSIONS
 
@@ -215,6 +213,10 @@ def lint(
     else:
         report(result, ctx, sys.stdout)
         sys.stdout.flush()
+    if result.failures:  # the report carries them too (read_errors, SARIF notifications)
+        from metadata.errors import ErrorsAfterOutput
+
+        raise ErrorsAfterOutput(result.failures)
     status = result.exit_status(config.fail_on)
     if exit_zero and status == 1:
         return EXIT_OK

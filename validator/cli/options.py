@@ -1,9 +1,11 @@
 """Every option used by more than one command, defined once.
 
 Commands decorate themselves with these factories instead of spelling ``click.option`` out, so
-an option's name, environment variable, type and meaning cannot drift between commands. A
-factory may take the help text (what the option means *for that command*) and whether it is
-required; nothing else varies.
+an option's name, environment variable, type and meaning cannot drift between commands. What a
+factory lets a command choose is only what differs between commands: the help text (what the
+option means *for that command*), whether it is required, and for ``--format`` the formats and
+default, for ``--retries`` the default. The values stay plain (strings, ints, timedeltas); the
+command hands them to the library (``validator.api.load_engine`` and the like).
 
 ``--cache-dir`` becomes a :class:`metadata.locations.Location` that remembers whether the
 value came from the command line or from ``MSGAVAIL_CACHE_DIR``, so an error about the

@@ -11,7 +11,7 @@ import typing as t
 
 import click
 
-from validator.cli import EXIT_ERROR, EXIT_OK
+from validator.cli import EXIT_OK
 from validator.cli.options import data_source_options
 
 _SIZE = re.compile(r"^\s*(\d+)\s*(b|k|kb|kib|m|mb|mib)?\s*$", re.IGNORECASE)
@@ -123,12 +123,12 @@ def serve(
         import starlette  # noqa: F401
         import uvicorn  # noqa: F401
     except ImportError as exc:
-        click.echo(
-            f"msgavail: error: `msgavail serve` needs the serve extra ({exc.name} is missing): "
-            "pip install 'msgavail[serve]'",
-            err=True,
-        )
-        return EXIT_ERROR
+        from metadata.errors import MsgavailError
+
+        raise MsgavailError(
+            f"`msgavail serve` needs the serve extra ({exc.name} is missing): "
+            "pip install 'msgavail[serve]'"
+        ) from None
     from validator.serve import Holder, ServeSettings, SourceSpec, create_app
     from validator.serve.server import bind, run, url_of
 

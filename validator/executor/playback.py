@@ -7,6 +7,8 @@ operation      request                                        a replay answers
 =============  =============================================  ==================================
 Create         ``PATCH set(id)`` + ``If-None-Match: *``       412: checked with a GET, then done
 Update         ``PATCH set(id)`` + ``If-Match: *`` (or ETag)  204 again (same values)
+Upsert         ``PATCH set(key)``, no condition (key: an id   204 again (same values, same
+               or an alternate key ``a='x',b=2``)             record)
 SetState       ``PATCH set(id)`` statecode/statuscode         204 again
 Delete         ``DELETE set(id)``                             404: done
 Associate      ``POST set(id)/nav/$ref``                      0x80040237 duplicate key: done
@@ -61,7 +63,9 @@ NS = "Microsoft.Dynamics.CRM."
 DUPLICATE_KEY = "0x80040237"
 # Error statuses we read ourselves; 401 and 429 stay with the client (auth, Retry-After).
 HANDLED = frozenset(range(400, 500)) - {401, 429} | {500}
-WRITE_VERBS = frozenset({"create", "update", "delete", "setstate", "associate", "disassociate"})
+WRITE_VERBS = frozenset(
+    {"create", "update", "upsert", "delete", "setstate", "associate", "disassociate"}
+)
 MAX_PARALLEL = 52  # Dataverse's concurrent-request limit per user (service-limits.md §1)
 # Ids per existence query of a replayed CreateMultiple: 39 URL characters per id (a quoted GUID
 # and a comma), so 400 ids keep the GET well inside the Web API's 32 KB URL limit.
@@ -242,12 +246,14 @@ def build_request(op: Op, resolver: Resolver, use_etag: bool) -> SubRequest:
         path = resolver.entity_set(table)
         if record_id:
             path += f"({record_id})"
-    if verb in ("create", "update", "setstate"):
+    if verb in ("create", "update", "setstate", "upsert"):
         body = dict(op.get("data") or {})
         for nav, target in (op.get("binds") or {}).items():
             target_set = target.get("entity_set") or resolver.entity_set(target["table"])
             body[f"{nav}@odata.bind"] = f"/{target_set}({target['id']})"
-        if verb == "create":
+        if verb == "upsert":  # the documented upsert: creates or updates, a replay is harmless
+            headers: tuple[tuple[str, str], ...] = ()
+        elif verb == "create":
             headers = (("If-None-Match", "*"),)
         else:
             etag = op.get("etag") if use_etag else None

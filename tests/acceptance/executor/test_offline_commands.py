@@ -185,3 +185,39 @@ def test_prune_forgets_only_finished_operations(tmp_path, data_dir, capsys):
     assert [(op["seq"], op["state"]) for op in doc["operations"]] == [(3, "parked"), (4, "pending")]
     assert run_cli(["run", plan, "--offline"], capsys).exit_code == 0
     assert _queue_json(capsys)["operations"][-1]["seq"] == 8  # numbers are never reused
+
+
+def test_finished_operations_are_listed_and_exported_only_with_all(tmp_path, data_dir, capsys):
+    plan = write_plan(
+        tmp_path / "plan.json",
+        [{"message": "Create", "table": "account", "data": {"name": str(i)}} for i in range(4)],
+    )
+    assert run_cli(["run", plan, "--offline"], capsys).exit_code == 0
+    with Journal.open(journal_dir("local", data_dir)) as journal:
+        ops = journal.ops()
+        journal.set_state(ops[:1], "done")
+        journal.set_state(ops[1:2], "dropped")
+        journal.set_state(ops[2:3], "parked")
+    listed = _queue_json(capsys)
+    assert [(op["seq"], op["state"]) for op in listed["operations"]] == [
+        (3, "parked"),
+        (4, "pending"),
+    ]
+    assert listed["counts"] == {"pending": 1, "done": 1, "parked": 1, "dropped": 1}
+    assert [op["seq"] for op in _queue_json(capsys, "--all")["operations"]] == [1, 2, 3, 4]
+
+    open_only = tmp_path / "open.json"
+    result = run_cli(["queue", "export", "-o", str(open_only)], capsys)
+    assert result.exit_code == 0, result.stderr
+    assert (
+        "exported 2 operation(s)" in result.stdout and "2 done or dropped left out" in result.stdout
+    )
+    names = [op["data"]["name"] for op in json.loads(open_only.read_text())["operations"]]
+    assert names == ["2", "3"]
+    everything = tmp_path / "all.json"
+    result = run_cli(["queue", "export", "--all", "-o", str(everything)], capsys)
+    assert result.exit_code == 0, result.stderr
+    names = [op["data"]["name"] for op in json.loads(everything.read_text())["operations"]]
+    assert names == ["0", "1", "2", "3"]
+    again = run_cli(["queue", "export", "--all", "-o", str(everything)], capsys)
+    assert again.exit_code == 2 and again.stderr.startswith(f"msgavail: error: {everything} exists")

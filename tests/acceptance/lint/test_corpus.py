@@ -80,3 +80,16 @@ def test_malformed_file_does_not_hide_findings_in_others(
     doc = json.loads(result.stdout)
     assert {d["code"] for d in doc["diagnostics"]} == {"MA005"}
     assert "missing-comma.json:3:3" in result.stderr
+
+
+def test_each_unreadable_file_is_one_error_line_after_the_report_even_with_exit_zero(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    bad = [os.path.join(MALFORMED, n) for n in ("missing-comma.json", "bad-indent.yaml")]
+    result = run_cli(["lint", *bad, "--format", "json", "--exit-zero"], capsys)
+    assert result.exit_code == 2  # --exit-zero forgives findings, never unreadable input
+    lines = result.stderr.splitlines()
+    assert [line.split(":")[0] for line in lines] == ["msgavail"] * 2
+    assert [line.split(": ", 2)[2].split(":")[0] for line in lines] == bad  # in the given order
+    doc = json.loads(result.stdout)  # the report is complete: a CI step sees both failures
+    assert len(doc["read_errors"]) == 2

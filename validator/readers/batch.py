@@ -53,12 +53,26 @@ _REQUEST_LINE = re.compile(r"^([A-Z]+)\s+(\S.*?)(?:\s+HTTP/\d(?:\.\d)?)?\s*$")
 _SEGMENT = re.compile(r"^([A-Za-z_$][\w.$]*)(?:\((.*)\))?$", re.DOTALL)
 _API_PREFIX = re.compile(r"^(?:[a-z][a-z0-9+.-]*://[^/]+)?/?(?:api/data/v\d+(?:\.\d+)*/)?", re.I)
 _ACTION_PREFIX = "Microsoft.Dynamics.CRM."
+_KNOWN_LINES = 1024  # distinct short header lines a file keeps split (see _multipart)
 _LOOKUPS = 4096  # URL segment names whose lookups a file keeps (a hostile file has millions)
 _USUAL_PREFIX = "/api/data/v9.2/"  # what _API_PREFIX removes from most URLs, without the regex
 _DECODER = json.JSONDecoder()
 # One JSON value from an offset, in C (what JSONDecoder.raw_decode calls; not in its stubs).
 _SCAN: t.Callable[[str, int], tuple[t.Any, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
 _new = tuple.__new__  # Operations are built positionally (see readers/structure.py)
+# What a request line says: message, table, id, whether it names a record or an entity set,
+# problems, references, relationship, related records, and whether that is all it depends on.
+_Facts = tuple[
+    str | None,
+    str | None,
+    str | None,
+    bool,
+    tuple[str, ...],
+    tuple[str, ...],
+    str | None,
+    tuple[Related, ...],
+    bool,
+]
 
 # What ended a part: the next delimiter of its multipart body, the closing one, or (inside a
 # changeset) a delimiter of the enclosing batch.
@@ -248,6 +262,9 @@ def _multipart(src: _Lines, batch: _Stops, opened: bool, where: int) -> t.Iterat
     """
     stops = batch
     scope = ""
+    # Header lines repeat from part to part (Content-Type: application/http, Content-ID: 1):
+    # each distinct one is split once. Blank lines are never kept (they end the headers).
+    known: dict[str, tuple[str, str]] = {}
     stop = _NEXT if opened else _skip_to_stop(src, stops)
     if stop == _CLOSE:
         raise src.error(f"no '{stops.delim}' part in the multipart body", where)
@@ -270,12 +287,17 @@ def _multipart(src: _Lines, batch: _Stops, opened: bool, where: int) -> t.Iterat
             if text[:2] == "--" and text.rstrip() in meaning:
                 what = "has no request line" if part_headers else "is empty"
                 raise src.error(f"a multipart part {what}", header_line)
-            name, colon, value = text.partition(":")
-            if not colon:
-                if not text or text.isspace():
-                    break
-                _header(src, text, part_headers)  # raises: not a header line
-            part_headers[name.strip().lower()] = value.strip()
+            field = known.get(text)
+            if field is None:
+                name, colon, value = text.partition(":")
+                if not colon:
+                    if not text or text.isspace():
+                        break
+                    _header(src, text, part_headers)  # raises: not a header line
+                field = (name.strip().lower(), value.strip())
+                if len(known) < _KNOWN_LINES and len(text) < 200:
+                    known[text] = field
+            part_headers[field[0]] = field[1]
         ctype = part_headers.get("content-type", "")
         if ctype.lower().startswith("multipart/"):
             if scope or not ctype.lower().startswith("multipart/mixed"):
@@ -330,12 +352,17 @@ def _multipart(src: _Lines, batch: _Stops, opened: bool, where: int) -> t.Iterat
                 stop = meaning.get(text.rstrip())
                 if stop is not None:
                     break
-            name, colon, value = text.partition(":")
-            if not colon:
-                if not text or text.isspace():
-                    break
-                _header(src, text, headers)  # raises: not a header line
-            headers[name.strip().lower()] = value.strip()
+            field = known.get(text)
+            if field is None:
+                name, colon, value = text.partition(":")
+                if not colon:
+                    if not text or text.isspace():
+                        break
+                    _header(src, text, headers)  # raises: not a header line
+                field = (name.strip().lower(), value.strip())
+                if len(known) < _KNOWN_LINES and len(text) < 200:
+                    known[text] = field
+            headers[field[0]] = field[1]
         body: t.Any = None
         if stop is None:
             chunks: list[str] = []
@@ -367,6 +394,8 @@ def _multipart(src: _Lines, batch: _Stops, opened: bool, where: int) -> t.Iterat
 
 
 def _requests(src: _Lines) -> t.Iterator[_Request]:
+    """The requests of the file: its head read here (raising what is wrong with it), the body
+    by ``_multipart``. Called while iterating ``iter_batch``, so errors raise then."""
     first = ""
     for text in src:
         if text.strip():
@@ -376,8 +405,7 @@ def _requests(src: _Lines) -> t.Iterator[_Request]:
         raise src.error("the file is empty (expected a multipart/mixed $batch body)", 1)
     where = src.number
     if first.startswith("--"):
-        yield from _multipart(src, _Stops(first.strip()[2:]), True, where)
-        return
+        return _multipart(src, _Stops(first.strip()[2:]), True, where)
     headers: dict[str, str] = {}
     if not _REQUEST_LINE.match(first.strip()):
         _header(src, first, headers)
@@ -392,7 +420,7 @@ def _requests(src: _Lines) -> t.Iterator[_Request]:
             "Content-Type: multipart/mixed; boundary=...",
             where,
         )
-    yield from _multipart(src, _Stops(boundary), False, where)
+    return _multipart(src, _Stops(boundary), False, where)
 
 
 def _one_key(piece: str) -> bool:
@@ -423,6 +451,11 @@ def _segments(path: str) -> list[str]:
         pieces = path.split("/")
         if all(_one_key(p) for p in pieces):
             return [s for s in pieces if s]
+    return _walk_segments(path)
+
+
+def _walk_segments(path: str) -> list[str]:
+    """What ``_segments`` answers, one character at a time (its shortcuts must agree)."""
     segs: list[str] = []
     depth = 0
     quoted = False
@@ -469,6 +502,7 @@ def iter_batch(
     scope = ""
     knows_upsert = names is not None and names.message("Upsert") is not None
     lookups: dict[str, tuple[str | None, str | None]] = {}
+    urls: dict[tuple[str, str], _Facts] = {}
     for index, req in enumerate(_requests(_Lines(source, path))):
         if req.scope != scope:
             # A Content-ID is visible only inside its changeset, and a changeset's parts are
@@ -476,24 +510,25 @@ def iter_batch(
             if scope:
                 tables_by_cid = {k: v for k, v in tables_by_cid.items() if not k[0]}
             scope = req.scope
-        op = _operation(index, req, path, names, tables_by_cid, knows_upsert, lookups)
+        op = _operation(index, req, path, names, tables_by_cid, knows_upsert, lookups, urls)
         if req.content_id:
             tables_by_cid[(req.scope, req.content_id)] = op.table
         yield op
 
 
-def _operation(
-    index: int,
-    req: _Request,
-    path: str,
+def _url_facts(
+    method: str,
+    url: str,
+    scope: str,
+    headers: dict[str, str],
+    body: t.Any,
     names: NameLookup | None,
     tables_by_cid: dict[tuple[str, str], str | None],
     knows_upsert: bool,
     lookups: dict[str, tuple[str | None, str | None]],
-) -> Operation:
-    """``req`` as an operation (see the module's mapping); ``knows_upsert``: the data has an
-    Upsert message; ``lookups``: (table, message) by URL segment name, for this file."""
-    url = req.url
+) -> _Facts:
+    """What the request line says (see the module's mapping), and whether that is all it
+    depends on (``cacheable``: no Content-ID reference, no PATCH, no $ref)."""
     if "://" in url:  # absolute: the path of the URL
         try:
             parts = urllib.parse.urlsplit(url)
@@ -509,9 +544,7 @@ def _operation(
     else:
         rel = raw_path[_API_PREFIX.match(raw_path).end() :]  # type: ignore[union-attr]  # or ""
     segs = _segments(urllib.parse.unquote(rel) if "%" in rel else rel)
-    method = req.method.upper()
-    body = req.body
-    headers = req.headers
+    cacheable = method != "PATCH"  # a PATCH depends on its headers
     refs: list[str] = []
     problems: list[str] = []
     message: str | None = None
@@ -519,9 +552,6 @@ def _operation(
     ident: str | None = None
     relationship: str | None = None
     related: tuple[Related, ...] = ()
-    raw = {"method": method, "url": url, "headers": headers, "body": body,
-           "content_id": req.content_id}  # fmt: skip
-
     head = False  # the URL names a record or an entity set: (table, key) below
     key: str | None = None
     rest = segs[1:]
@@ -533,8 +563,9 @@ def _operation(
         first = segs[0]
         label = reference_label(first) if first[:1] == "$" else None
         if label is not None:
+            cacheable = False  # the table is the one of the Content-ID's part
             refs.append(label)
-            head, table, key = True, tables_by_cid.get((req.scope, label)), first
+            head, table, key = True, tables_by_cid.get((scope, label)), first
             ident = first
         else:
             m = _SEGMENT.match(first)
@@ -579,6 +610,7 @@ def _operation(
                 if names:
                     message = names.message(message) or message
         elif rest and rest[-1] == "$ref":
+            cacheable = False  # the related record may be in the body
             if method in ("POST", "PUT"):
                 message = "Associate"
             elif method == "DELETE":
@@ -623,6 +655,37 @@ def _operation(
             problems.append(f"{method} {url}: method not mapped to a message")
     elif message is None and not problems:
         problems.append(f"{method} {url}: cannot tell which message this is")
+    return (message, table, ident, head, tuple(problems), tuple(refs), relationship, related,
+            cacheable)  # fmt: skip
+
+
+def _operation(
+    index: int,
+    req: _Request,
+    path: str,
+    names: NameLookup | None,
+    tables_by_cid: dict[tuple[str, str], str | None],
+    knows_upsert: bool,
+    lookups: dict[str, tuple[str | None, str | None]],
+    urls: dict[tuple[str, str], _Facts],
+) -> Operation:
+    """``req`` as an operation; ``knows_upsert``: the data has an Upsert message; ``lookups``:
+    (table, message) by URL segment name, ``urls``: what each request line said, for this file
+    (a request line that depends on nothing else is read once)."""
+    url = req.url
+    method = req.method.upper()
+    body = req.body
+    headers = req.headers
+    facts = urls.get((method, url))
+    if facts is None:
+        facts = _url_facts(method, url, req.scope, headers, body, names, tables_by_cid,
+                           knows_upsert, lookups)  # fmt: skip
+        if facts[8] and len(urls) < _LOOKUPS:
+            urls[(method, url)] = facts
+    message, table, ident, head, problems, url_refs, relationship, related, _ = facts
+    raw = {"method": method, "url": url, "headers": headers, "body": body,
+           "content_id": req.content_id}  # fmt: skip
+    refs = list(url_refs)
     data: dict[str, t.Any] | None = None
     if isinstance(body, dict):
         data = body
@@ -640,6 +703,6 @@ def _operation(
         index, message, table, None, ident,
         data if message not in ("Associate", "Disassociate") else None,
         data if not head else None, req.content_id, relationship, related, req.line,
-        req.column, path, raw, tuple(problems) if problems else (),
+        req.column, path, raw, problems,
         tuple(dict.fromkeys(refs)) if refs else (), req.scope, None, None, None,
     ))  # fmt: skip

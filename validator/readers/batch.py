@@ -80,6 +80,7 @@ _NEXT, _CLOSE, _OUTER_NEXT, _OUTER_CLOSE = "next", "close", "outer-next", "outer
 
 
 _BLOCK = 1 << 20  # bytes read at a time; lines are split from each block in C
+_left = operator.length_hint  # lines of a block not yet produced (a list iterator knows)
 
 
 class _Lines:
@@ -94,9 +95,10 @@ class _Lines:
     def __init__(self, fh: t.BinaryIO, path: str) -> None:
         self.path = path
         self._newline_at_end = False
-        self._base = 0  # lines before the current block
-        self._size = 0  # lines in the current block
-        self._it: t.Iterator[str] = iter(())
+        self.last = 0
+        """The number of the current block's last line (``number`` counts back from it)."""
+        self.current: t.Iterator[str] = iter(())
+        """The current block's lines (a list iterator: it knows how many are left)."""
         self._stream = itertools.chain.from_iterable(self._blocks(fh))
 
     def __iter__(self) -> t.Iterator[str]:
@@ -105,7 +107,7 @@ class _Lines:
     @property
     def number(self) -> int:
         """The number of the line most recently produced."""
-        return self._base + self._size - operator.length_hint(self._it)
+        return self.last - _left(self.current)
 
     def _blocks(self, fh: t.BinaryIO) -> t.Iterator[t.Iterator[str]]:
         pending: list[bytes] = []  # a line longer than a block, until its end arrives
@@ -125,7 +127,7 @@ class _Lines:
                 data, pending = b"".join(pending), []
             else:
                 return
-            number = self._base + self._size
+            number = self.last
             try:
                 text = data.decode("utf-8")
             except UnicodeDecodeError as exc:
@@ -141,11 +143,10 @@ class _Lines:
             self._newline_at_end = not lines[-1]
             if self._newline_at_end:
                 lines.pop()
-            self._base = number
-            self._size = len(lines)
-            self._it = iter(lines)
+            self.last = number + len(lines)
+            self.current = iter(lines)
             del lines
-            yield self._it
+            yield self.current
 
     @property
     def end(self) -> int:
@@ -282,7 +283,7 @@ def _multipart(src: _Lines, batch: _Stops, opened: bool, where: int) -> t.Iterat
         meaning = stops.meaning
         # The part's own headers, up to the blank line.
         part_headers: dict[str, str] = {}
-        header_line = src.number + 1
+        header_line = src.last - _left(src.current) + 1  # src.number + 1, without the call
         for text in src:
             if text[:2] == "--" and text.rstrip() in meaning:
                 what = "has no request line" if part_headers else "is empty"
@@ -336,7 +337,7 @@ def _multipart(src: _Lines, batch: _Stops, opened: bool, where: int) -> t.Iterat
                 if stop is not None:
                     break
             if text and not text.isspace():
-                request_line, number = text, src.number
+                request_line, number = text, src.last - _left(src.current)  # src.number
                 break
         if request_line is None:
             raise src.error("an application/http part has no request line", header_line)
@@ -377,7 +378,7 @@ def _multipart(src: _Lines, batch: _Stops, opened: bool, where: int) -> t.Iterat
                     blanks += 1
                     continue
                 if not chunks:
-                    body_line = src.number
+                    body_line = src.last - _left(src.current)  # src.number
                 elif blanks:
                     chunks.append("\n" * blanks)
                 blanks = 0

@@ -34,16 +34,12 @@ def _reader_failure(path: str, exc: Exception) -> PlanError:
 
 
 class _Names:
-    """NameLookup over the engine's resolver, for $batch readers."""
+    """NameLookup over the engine's resolver, for $batch readers (its plain lookups, bound)."""
 
     def __init__(self, engine: Engine) -> None:
-        self._names = engine.names
-
-    def table(self, name: str) -> str | None:
-        return self._names.lookup_table(name)
-
-    def message(self, name: str) -> str | None:
-        return self._names.lookup_message(name)
+        names = engine.names
+        self.table: t.Callable[[str], str | None] = names.lookup_table
+        self.message: t.Callable[[str], str | None] = names.lookup_message
 
 
 def name_lookup(engine: Engine) -> NameLookup:

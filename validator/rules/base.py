@@ -127,11 +127,15 @@ class Context:
         """Every label of the current file and its scope (to explain a forward reference)."""
         self.records: dict[tuple[str | None, str], LabelTarget] = {}
         """What each label defined so far names, by (scope, label) (reset per file)."""
+        self.flawed = False
+        """A label defined in this file names an operation without a record id or a table
+        (until then no reference can be one MA014 reports)."""
 
     def start_file(self) -> None:
         self.labels = {}
         self.all_labels = {}
         self.records = {}
+        self.flawed = False
         self.label_tables = {}
 
     def related_table_errors(self, op: Operation) -> list[UnknownTableError]:
@@ -162,6 +166,8 @@ class Context:
         defined.add(op.label)
         has_id = op.id is not None or creates
         self.records[(scope, op.label)] = _new(LabelTarget, (op.index, op.table, has_id))
+        if not has_id or op.table is None:
+            self.flawed = True
 
     def resolve(self, op: Operation) -> Resolution | None:
         """The engine's answer to ``op``'s question (None: it names no message); kept per

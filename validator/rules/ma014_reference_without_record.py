@@ -34,8 +34,8 @@ def _what(target: LabelTarget, needs_table: bool) -> str | None:
 
 
 def _check(op: Operation, ctx: Context) -> list[str] | None:
-    if not op.references:
-        return None
+    if not op.references or not ctx.flawed:
+        return None  # no reference, or every label so far names a record with a table
     records = ctx.records
     found: list[str] = []
     for label, where, needs_table in _refs(op):

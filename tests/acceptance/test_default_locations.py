@@ -57,3 +57,25 @@ def test_an_unusable_platform_cache_directory_is_named_as_such(tmp_path: t.Any) 
         f"directory: {tmp_path / 'xdg-cache'} is a file, not a directory; choose a directory "
         "msgavail can create\n"
     )
+
+
+def test_the_library_honours_the_environment_variables(tmp_path: t.Any) -> None:
+    """Python callers get the same defaults as the command line: MSGAVAIL_DATA_DIR and
+    MSGAVAIL_CACHE_DIR, when set, are where journals and the cache go."""
+    code = (
+        "from metadata.store import Store; from validator.executor import journal_dir; "
+        "print(journal_dir('local')); print(Store.open().path)"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MSGAVAIL_")}
+    env.update(
+        MSGAVAIL_DATA_DIR=str(tmp_path / "data"),
+        MSGAVAIL_CACHE_DIR=str(tmp_path / "cache"),
+        PYTHONPATH=ROOT + os.pathsep + env.get("PYTHONPATH", ""),
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert r.returncode == 0, r.stderr
+    journals, cache = r.stdout.splitlines()
+    assert journals == str(tmp_path / "data" / "journals" / "local")
+    assert cache.startswith(str(tmp_path / "cache"))

@@ -274,7 +274,7 @@ class Snapshot:
         by_key: dict[FilterKey, MessageFilter] = {}
         by_message: dict[str, list[MessageFilter]] = {}
         for f in self._filters:
-            k = filter_key(f.message, f.primary, f.secondary)
+            k = (f.message.lower(), f.primary or "", f.secondary or "")  # filter_key, inlined
             by_key[k] = f
             by_message.setdefault(k[0], []).append(f)
         self._filters_by_key = by_key
@@ -312,6 +312,12 @@ class Snapshot:
     @property
     def tables_by_name(self) -> t.Mapping[str, Table]:
         return MappingProxyType(self._tables_by_key)
+
+    @property
+    def filters_by_key(self) -> t.Mapping[FilterKey, MessageFilter]:
+        """Every filter by its ``filter_key`` (the engine's first-answer lookup: the dict
+        itself, read-only by its type, because a proxy's lookups cost a third more)."""
+        return self._filters_by_key
 
     # -- indexed lookups ---------------------------------------------------------------------
     def message(self, name: str) -> Message | None:

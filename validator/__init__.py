@@ -8,6 +8,8 @@ The public library surface is re-exported here::
         raise SystemExit(verdict.reason)
 """
 
+import typing as t
+
 from metadata import __version__
 from metadata.errors import (
     AuthenticationError,
@@ -34,9 +36,40 @@ from metadata.errors import (
     WebAPIError,
 )
 from metadata.model import Availability, Mode, OfflineProfile, ProfileItem, Snapshot, Source
-from validator.api import check, default_engine, load_engine
-from validator.engine import Engine, Verdict
-from validator.guards import GuardedClient, guard
+
+if t.TYPE_CHECKING:
+    from validator.api import check, default_engine, load_engine
+    from validator.engine import Engine, Verdict
+    from validator.guards import GuardedClient, guard
+
+# Loaded on first use (PEP 562), so that `import validator.cli` (every command's start-up)
+# does not pay for the engine or the SDK guard (uuid, which imports platform) before it needs
+# them.
+_LAZY = {
+    "check": "validator.api",
+    "default_engine": "validator.api",
+    "load_engine": "validator.api",
+    "Engine": "validator.engine",
+    "Verdict": "validator.engine",
+    "GuardedClient": "validator.guards",
+    "guard": "validator.guards",
+}
+
+
+def __getattr__(name: str) -> t.Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'validator' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
 
 __all__ = [
     "AuthenticationError",

@@ -95,6 +95,35 @@ def _label(av: Availability | None) -> str | None:
     return None if av is None else av.label
 
 
+def _decisions() -> dict[
+    tuple[Availability, Availability, ClassicMode], tuple[bool, bool, bool, str, str, str]
+]:
+    """(message availability, filter availability, mode) -> (available, offline, online, the
+    reason after its subject, the two labels): nine pairs of columns and two modes, so the
+    first answer to a question joins a few strings instead of deciding and formatting."""
+    table = {}
+    for msg_av in Availability:
+        for flt_av in Availability:
+            offline = msg_av.allows("offline") and flt_av.allows("offline")
+            online = msg_av.allows("online") and flt_av.allows("online")
+            for mode in ("offline", "online"):
+                m, f = msg_av.label, flt_av.label
+                available = offline if mode == "offline" else online
+                if available:
+                    tail = f" is available {mode}: {_MSG_COL} = {m} and {_FLT_COL} = {f}"
+                elif not msg_av.allows(mode):
+                    tail = f" is not available {mode}: {_MSG_COL} = {m}"
+                else:
+                    tail = f" is not available {mode}: {_FLT_COL} = {f} (the message itself is {m})"
+                table[msg_av, flt_av, mode] = (available, offline, online, tail, m, f)
+    return table  # type: ignore[return-value]
+
+
+_DECISIONS = _decisions()
+_TABLELESS_NOTE = " (the message is not bound to a table, so its table-less row applies)"
+_new_verdict = tuple.__new__  # positional construction: a 19-field keyword call costs ~1 us
+
+
 # Distinct questions kept answered per engine. Real inputs ask a few hundred (the published
 # table has 1,315 rows); the bound only stops a stream of made-up custom-table names (which
 # are answered, not refused) from growing the memo without end.
@@ -116,6 +145,16 @@ class Engine:
         # immutable): answer it once. Resolving names and writing the reason cost ~3.5 us a
         # call; a repeated question costs a tuple and a dict lookup. Errors are not kept.
         self._answers: dict[tuple[t.Any, ...], Verdict] = {}
+        # Lower-cased name -> Message: the first answer's one lookup for the message.
+        # Spelling (canonical or lower-cased) -> (Message, its key): the first answer's one
+        # lookup for the message; other spellings go through the resolver.
+        self._messages = {m.name.lower(): (m, m.name.lower()) for m in snapshot.messages}
+        self._messages.update({m.name: (m, m.name.lower()) for m in snapshot.messages})
+        self._tables = self.names.tables
+        self._rows = snapshot.filters_by_key
+        self._source = snapshot.source
+        # No profile data: no answer has a mobile part, so offline/online need only the columns.
+        self._classic_only = not snapshot.has_profile_data
 
     @property
     def source(self) -> Source:
@@ -140,7 +179,10 @@ class Engine:
         key = (message, table, secondary, mode, ownership, profile)  # every argument
         found = self._answers.get(key)
         if found is None:
-            found = self._answer(message, table, secondary, mode, ownership, profile)
+            if profile is None and self._classic_only and (mode == "offline" or mode == "online"):
+                found = self._classic(message, table, secondary, mode, ownership)
+            else:
+                found = self._answer(message, table, secondary, mode, ownership, profile)
             if len(self._answers) >= _MAX_ANSWERS:
                 self._answers.clear()
             self._answers[key] = found
@@ -156,10 +198,10 @@ class Engine:
         profile: str | None,
     ) -> Verdict:
         """The verdict for one question, decided from the data (``check`` keeps the answers)."""
+        if profile is None and self._classic_only and (mode == "offline" or mode == "online"):
+            return self._classic(message, table, secondary, mode, ownership)
         if mode not in MODES:
             raise ConfigError(f"unknown mode {mode!r}: expected offline, online or mobile")
-        if mode != "mobile" and profile is None and not self.snapshot.has_profile_data:
-            return self._classic(message, table, secondary, mode, ownership)
         chosen = self.resolve_profile(profile, required=mode == "mobile")
         classic: ClassicMode = "offline" if mode == "mobile" else mode
         verdict = self._classic(message, table, secondary, classic, ownership)
@@ -268,22 +310,35 @@ class Engine:
         mode: ClassicMode,
         ownership: str | None,
     ) -> Verdict:
-        msg = self._message(message)
+        known = self._messages.get(message)
+        if known is None:
+            msg = self._message(message)  # other spellings; raises, with suggestions
+            key = msg.name.lower()
+        else:
+            msg, key = known
         if table is None and secondary is None:
             return self._message_level(msg, mode)
         if table is None:
             raise ConfigError("a secondary table needs a primary table")
-        primary, custom = self._table(table)
+        # The common case first, in as few calls as possible: names the data knows, a row.
+        # A name as the data spells it (lower case) needs no normalising.
+        found = self._tables.get(table) or self.names.lookup_table(table)
+        primary, custom = (found, False) if found is not None else self._table(table)
         second = self.names.table(secondary) if secondary is not None else None
-        snap = self.snapshot
-
-        if second is not None:
-            row = snap.filter(msg.name, primary, second)
-        else:
-            row = snap.filter(msg.name, primary, None)
-        if row is not None:
-            return self._from_row(msg, row, primary, second, mode, "filter")
-        tableless = snap.filter(msg.name, None, None)
+        row = self._rows.get((key, primary, second or ""))
+        if row is not None:  # _decide, inlined for the common case: one string, one tuple
+            available, offline, online, tail, msg_label, flt_label = _DECISIONS[
+                msg.availability, row.availability, mode
+            ]
+            subject = f"{msg.name} on {primary}" if second is None else (
+                f"{msg.name} on {primary} with {second}")  # fmt: skip
+            verdict: Verdict = _new_verdict(Verdict, (
+                msg.name, primary, second, mode, available, offline, online, True, msg_label,
+                flt_label, f"{subject}{tail}{self._where}", self._source, "filter", (), True,
+                None, None, None, (),
+            ))  # fmt: skip
+            return verdict
+        tableless = self._rows.get((key, "", ""))
         if tableless is not None:
             return self._from_row(msg, tableless, primary, second, mode, "table-less filter")
         if custom or self._is_custom_without_filters(primary):
@@ -378,28 +433,20 @@ class Engine:
         basis: Basis,
         note: str = "",
     ) -> Verdict:
-        offline = msg_av.allows("offline") and flt_av.allows("offline")
-        online = msg_av.allows("online") and flt_av.allows("online")
-        available = offline if mode == "offline" else online
-        subject = msg.name + (f" on {table}" if table else "")
+        available, offline, online, tail, msg_label, flt_label = _DECISIONS[msg_av, flt_av, mode]
+        subject = msg.name
+        if table:
+            subject += f" on {table}"
+            if basis == "table-less filter":
+                tail += _TABLELESS_NOTE
         if secondary:
             subject += f" with {secondary}"
-        if available:
-            why = f"{_MSG_COL} = {msg_av.label} and {_FLT_COL} = {flt_av.label}"
-            text = f"{subject} is available {mode}: {why}"
-        elif not msg_av.allows(mode):
-            text = f"{subject} is not available {mode}: {_MSG_COL} = {msg_av.label}"
-        else:
-            text = (
-                f"{subject} is not available {mode}: {_FLT_COL} = {flt_av.label} "
-                f"(the message itself is {msg_av.label})"
-            )
-        if basis == "table-less filter" and table:
-            text += " (the message is not bound to a table, so its table-less row applies)"
-        return self._verdict(
-            msg, table, secondary, mode, flt_av, basis, offline=offline, online=online,
-            supported=True, reason=text + note, message_av=msg_av,
-        )  # fmt: skip
+        verdict: Verdict = _new_verdict(Verdict, (
+            msg.name, table, secondary, mode, available, offline, online, True, msg_label,
+            flt_label, subject + tail + note + self._where, self._source, basis, (), True, None,
+            None, None, (),
+        ))  # fmt: skip
+        return verdict
 
     def _message_level(self, msg: Message, mode: ClassicMode) -> Verdict:
         rows = self.snapshot.filters_for(msg.name)

@@ -29,9 +29,14 @@ is not sent but queued in the offline journal (``queue=True``: the org's journal
 ``msgavail sync --org ORG`` plays back; or a ``Journal``, or a journal directory), through the
 executor's own ``queue_operations`` (client-generated ids, local store, one transaction per
 call or per ``batch.execute()``). It checks the per-record messages the journal plays back
-(Create, Update, Delete). ``create`` returns the ids the records will have. An upsert by
-alternate key cannot be queued (playback writes by id) and raises ``NotQueueableError``. Values
-are queued as given (the SDK's choice-label conversion needs the server).
+(Create, Update, Delete, Upsert). ``create`` returns the ids the records will have. An upsert
+(by alternate key, one item or many) is queued as one Upsert per item, addressed by its key
+(``contacts(firstname='Joe',emailaddress1='joe@example.com')``): playback sends the documented
+upsert, ``PATCH`` on that URL with no condition, which creates or updates, so a replay after a
+lost answer updates the same record with the same values (exactly one record, once). The local
+store does not show a queued upsert (the record's id is the server's to choose); data with no
+Upsert message (the published 9.0 table) cannot queue one and raises ``NotQueueableError``.
+Values are queued as given (the SDK's choice-label conversion needs the server).
 
 The guard wraps the SDK's public objects and calls only their public methods.
 """
@@ -106,6 +111,39 @@ def _delete_message(ids: object, use_bulk_delete: bool) -> str:
 
 def _upsert_message(items: t.Sized) -> str:
     return "Upsert" if len(items) == 1 else "UpsertMultiple"
+
+
+def _upsert_item(item: t.Any) -> tuple[t.Mapping[str, t.Any], t.Mapping[str, t.Any]]:
+    """(alternate key, record) of an SDK upsert item: an ``UpsertItem`` or a plain dict with
+    ``alternate_key`` and ``record`` (both mappings), as ``records.upsert`` takes them."""
+    if isinstance(item, dict):
+        key, record = item.get("alternate_key"), item.get("record")
+    else:
+        key, record = getattr(item, "alternate_key", None), getattr(item, "record", None)
+    if not isinstance(key, t.Mapping) or not isinstance(record, t.Mapping):
+        raise TypeError(
+            "Each item must be an UpsertItem or a dict with 'alternate_key' and 'record' keys"
+        )
+    if not key or not all(isinstance(k, str) and k for k in key):
+        raise ValueError("alternate_key must be a non-empty dict with column names as keys")
+    return key, record
+
+
+def key_segment(key: t.Mapping[str, t.Any]) -> str:
+    """The key segment of a record URL for an alternate key, in OData literals:
+    ``{"firstname": "Jo'e", "code": 7}`` -> ``firstname='Jo''e',code=7``."""
+    parts = []
+    for name, value in key.items():
+        if isinstance(value, bool):
+            literal = "true" if value else "false"
+        elif value is None:
+            literal = "null"
+        elif isinstance(value, (int, float, uuid.UUID)):
+            literal = str(value)
+        else:
+            literal = "'" + str(value).replace("'", "''") + "'"
+        parts.append(f"{name.lower()}={literal}")
+    return ",".join(parts)
 
 
 class _Passthrough:
@@ -233,16 +271,24 @@ class _Queue:
         self.check(f"{where}.delete", "Delete", table)
         return [self.op("Delete", table, id=str(i)) for i in (ids if _many(ids) else [ids])]
 
-    def upsert(self, where: str, table: str, items: t.Any) -> t.NoReturn:
-        verdict = self.checker.refusal("Upsert", table)
-        if verdict is not None:
-            raise NotAvailableError(f"{where}.upsert", verdict)
-        raise NotQueueableError(
-            f"{where}.upsert",
-            None,
-            "an upsert by alternate key cannot be queued offline: playback creates and updates "
-            "records by id; create or update by id instead",
-        )
+    def upserts(self, where: str, table: str, items: t.Any) -> list[Operation]:
+        """One Upsert per item, addressed by its alternate key (the journal's ``id`` is the
+        key segment of the record's URL, which playback PATCHes)."""
+        self.check(f"{where}.upsert", "Upsert", table)
+        if self.checker.engine.names.lookup_message("Upsert") is None:
+            raise NotQueueableError(
+                f"{where}.upsert",
+                None,
+                "the data has no Upsert message (the published 9.0 table predates it), so the "
+                "journal cannot record one: harvest the org (guard(..., org=ORG)) first",
+            )
+        if not isinstance(items, list) or not items:
+            raise TypeError("items must be a non-empty list of UpsertItem or dicts")
+        ops = []
+        for item in items:
+            key, record = _upsert_item(item)
+            ops.append(self.op("Upsert", table, id=key_segment(key), data=dict(record)))
+        return ops
 
     def _primary_key(self, table: str) -> str | None:
         found = self.checker.engine.snapshot.table(self.checker.engine.names.table(table))
@@ -270,7 +316,7 @@ class QueuedRecords(_Passthrough):
         self._queue.queue(self._queue.deletes(self._where, table, ids))
 
     def upsert(self, table: str, items: t.Any) -> None:
-        self._queue.upsert(self._where, table, items)
+        self._queue.queue(self._queue.upserts(self._where, table, items))
 
 
 class _CollectedRecords:
@@ -299,7 +345,7 @@ class _CollectedRecords:
         self._ops.extend(self._queue.deletes(self._where, table, ids))
 
     def upsert(self, table: str, items: t.Any) -> None:
-        self._queue.upsert(self._where, table, items)
+        self._ops.extend(self._queue.upserts(self._where, table, items))
 
 
 class _QueuedChangeSet:

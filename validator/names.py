@@ -92,6 +92,8 @@ class NameResolver:
                     tables.setdefault(name, name)
         self._logical = frozenset(tables.values())
         self._tables = tables
+        self.tables: t.Mapping[str, str] = tables
+        """Every lower-case spelling the data knows -> logical name (no aliases)."""
         self._aliases = {a: tgt for a, tgt in TABLE_ALIASES.items() if tgt in self._logical}
         # Data that carries custom-table rules (the published default) knows it lists no custom
         # tables, so a custom-looking name there is a custom table, not a typo.

@@ -224,17 +224,17 @@ def test_a_repeated_question_is_answered_once() -> None:
     engine = Engine(published.load())
     first = engine.check("Create", "account")
     calls: list[str] = []
-    real = engine.names.message
+    real = engine.names.lookup_table
 
-    def counting(name: str) -> str:
+    def counting(name: str) -> str | None:
         calls.append(name)
         return real(name)
 
-    engine.names.message = counting  # type: ignore[method-assign]
+    engine.names.lookup_table = counting  # type: ignore[method-assign]
     again = engine.check("Create", "account")
     assert again is first and calls == []
     assert engine.check("create", "Account").reason == first.reason  # new spelling: decided
-    assert calls == ["create"]
+    assert calls == ["Account"]
     assert engine.check("Create", "account", mode="online") != first
     with pytest.raises(UnknownMessageError):  # errors are raised every time, never kept
         engine.check("Creat", "account")
@@ -251,3 +251,25 @@ def test_answers_kept_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     for i in range(50):  # made-up custom tables are answered, so each is a new question
         assert engine.check("Create", f"new_widget{i}").basis == "custom-table rule"
         assert len(engine._answers) <= 10
+
+
+def test_first_answer_fast_path_matches_the_general_decision() -> None:
+    # issue 14: the row case is decided inline (a precomputed table of column pairs and one
+    # positional tuple); it must give exactly the Verdict the general _decide builds.
+    from metadata import published
+    from validator.engine import Verdict
+
+    snap = published.load()
+    engine = Engine(snap)
+    rows = [f for f in snap.filters if f.primary]
+    assert len(rows) > 1000
+    for f in rows:
+        msg = snap.message(f.message)
+        assert msg is not None
+        for mode in ("offline", "online"):
+            got = engine.check(f.message, f.primary, f.secondary, mode=mode)
+            want = engine._decide(
+                msg, msg.availability, f.availability, f.primary, f.secondary, mode, "filter"
+            )
+            assert len(got) == len(Verdict._fields)
+            assert got._asdict() == want._asdict()

@@ -82,7 +82,9 @@ class LazyGroup(click.Group):
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="msgavail")
+# An explicit message: click's default is translated through gettext, which searches the
+# filesystem for catalogues (click's other decorators still do it once each).
+@click.version_option(__version__, prog_name="msgavail", message="%(prog)s, version %(version)s")
 def cli() -> None:
     """msgavail: where Dataverse messages run (server, offline client, both), checked before
     operations run.

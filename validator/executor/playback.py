@@ -7,6 +7,8 @@ operation      request                                        a replay answers
 =============  =============================================  ==================================
 Create         ``PATCH set(id)`` + ``If-None-Match: *``       412: checked with a GET, then done
 Update         ``PATCH set(id)`` + ``If-Match: *`` (or ETag)  204 again (same values)
+Upsert         ``PATCH set(key)``, no condition (key: an id   204 again (same values, same
+               or an alternate key ``a='x',b=2``)             record)
 SetState       ``PATCH set(id)`` statecode/statuscode         204 again
 Delete         ``DELETE set(id)``                             404: done
 Associate      ``POST set(id)/nav/$ref``                      0x80040237 duplicate key: done
@@ -22,6 +24,17 @@ Consecutive operations on distinct records share a ``$batch`` (continue-on-error
 operations in one batch depend on each other; dependent ones go in the next batch. (A
 changeset would make them atomic, but a replayed create's 412 would roll back its whole
 changeset, so successive batches replay more simply.)
+
+Consecutive creates (updates) on a table the org has ``CreateMultiple`` (``UpdateMultiple``)
+for go as one bulk request, all or nothing (docs/reference/service-limits.md §4). A
+``CreateMultiple`` whose answer was lost (or that a killed sync left in flight) is not replayed
+as is: the same ids would fail it as a whole. Its replay first asks which of the uncertain ids
+exist (one ``GET`` per chunk of ids, ``$filter`` with ``Microsoft.Dynamics.CRM.In`` on the
+primary key, ``$select`` of the key and the columns the creates wrote), counts a record that
+holds what our create wrote as applied, parks one that holds something else (a create never
+overwrites a record it did not create: the same rule as a single create's 412 and read-back),
+and sends the rest as one ``CreateMultiple`` (service-limits.md §6). Every create has an id
+before it is sent: the journal gives one to a create whose plan had none.
 """
 
 from __future__ import annotations
@@ -50,8 +63,14 @@ NS = "Microsoft.Dynamics.CRM."
 DUPLICATE_KEY = "0x80040237"
 # Error statuses we read ourselves; 401 and 429 stay with the client (auth, Retry-After).
 HANDLED = frozenset(range(400, 500)) - {401, 429} | {500}
-WRITE_VERBS = frozenset({"create", "update", "delete", "setstate", "associate", "disassociate"})
+WRITE_VERBS = frozenset(
+    {"create", "update", "upsert", "delete", "setstate", "associate", "disassociate"}
+)
 MAX_PARALLEL = 52  # Dataverse's concurrent-request limit per user (service-limits.md §1)
+# Ids per existence query of a replayed CreateMultiple: 39 URL characters per id (a quoted GUID
+# and a comma), so 400 ids keep the GET well inside the Web API's 32 KB URL limit.
+QUERY_IDS = 400
+ALREADY_APPLIED = "already applied (an earlier answer was lost)"
 ROUND_DEPTH = 3  # requests per worker in a parallel round
 
 
@@ -63,6 +82,19 @@ class Request(t.NamedTuple):
     reqs: tuple[SubRequest, ...] = ()
     message: str | None = None  # bulk: CreateMultiple / UpdateMultiple
     table: str | None = None  # bulk: the table of every target
+
+
+class BulkAnswer(t.NamedTuple):
+    """What a bulk request came to: the answer to the targets sent (None: nothing was left to
+    send, or sending failed: ``error``), and for a replayed CreateMultiple, the server's rows
+    of the uncertain creates that exist (by lower-case id)."""
+
+    response: SubResponse | None
+    sent: list[Op]
+    found: dict[str, dict[str, t.Any]]
+    error: WebAPIError | None = None
+    queries: int = 0
+    unchecked: bool = False  # the existence query was refused: each create replays alone
 
 
 class SyncOptions(t.NamedTuple):
@@ -214,12 +246,14 @@ def build_request(op: Op, resolver: Resolver, use_etag: bool) -> SubRequest:
         path = resolver.entity_set(table)
         if record_id:
             path += f"({record_id})"
-    if verb in ("create", "update", "setstate"):
+    if verb in ("create", "update", "setstate", "upsert"):
         body = dict(op.get("data") or {})
         for nav, target in (op.get("binds") or {}).items():
             target_set = target.get("entity_set") or resolver.entity_set(target["table"])
             body[f"{nav}@odata.bind"] = f"/{target_set}({target['id']})"
-        if verb == "create":
+        if verb == "upsert":  # the documented upsert: creates or updates, a replay is harmless
+            headers: tuple[tuple[str, str], ...] = ()
+        elif verb == "create":
             headers = (("If-None-Match", "*"),)
         else:
             etag = op.get("etag") if use_etag else None
@@ -314,6 +348,7 @@ class Player:
         self._api_path = "/" + client.base_url.split("://", 1)[1].split("/", 1)[1]
         self.dop = max(1, min(MAX_PARALLEL, options.parallel or 1))  # grows to the hint
         self._no_bulk: set[int] = set()  # seqs that go alone after a failed bulk request
+        self._lost: set[int] = set()  # seqs whose bulk request went unanswered once
         self._part_throttles = 0
 
     # -- the loop ----------------------------------------------------------------------------
@@ -486,21 +521,30 @@ class Player:
         results = self._dispatch(requests)
         progressed = False
         abort: WebAPIError | None = None
+        throttled_out: ThrottledError | None = None
         ops: list[Op] = []
         responses: list[SubResponse] = []
         for request, outcome in zip(requests, results, strict=True):
+            if isinstance(outcome, BulkAnswer):
+                settled, error = self._settle_bulk(request, outcome)
+                progressed |= settled
+                if isinstance(error, ThrottledError):
+                    throttled_out = throttled_out or error
+                elif error is not None:
+                    abort = abort or error
+                continue
+            if isinstance(outcome, ThrottledError):
+                # Refused every time (a 429 is never applied): queued again. It stops the sync
+                # only if no other request of the round got through.
+                for op in request.ops:
+                    op["state"] = "pending"
+                throttled_out = throttled_out or outcome
+                continue
             if isinstance(outcome, WebAPIError):
-                lost = request.kind == "bulk" and isinstance(outcome, (TransportError, ServerError))
-                for op in request.ops:  # the server may have applied them: replay each alone
+                for op in request.ops:  # the server may have applied them
                     op["state"] = "pending"
                     op["uncertain"] = True
-                    if lost:
-                        self._no_bulk.add(op["seq"])
-                if not lost:
-                    abort = abort or outcome
-                continue
-            if request.kind == "bulk":
-                progressed |= self._settle_bulk(request, outcome[0])
+                abort = abort or outcome
                 continue
             ops.extend(request.ops)
             responses.extend(outcome)
@@ -517,6 +561,8 @@ class Player:
             )
         if abort is not None:
             raise abort
+        if throttled_out is not None and not progressed:
+            raise throttled_out
         return progressed
 
     def _plan(self, prepared: list[tuple[Op, SubRequest]]) -> list[Request]:
@@ -550,7 +596,9 @@ class Player:
         if not self.options.bulk or op["seq"] in self._no_bulk or not op.get("table"):
             return None
         verb = op["message"].lower()
-        if verb == "create" and not op.get("uncertain"):  # a replay goes alone (412 + check)
+        # A replayed create goes in bulk too (its id is looked up first); one without an id
+        # (never made by the journal) could not be looked up: alone, with 412 + read-back.
+        if verb == "create" and (op.get("id") or not op.get("uncertain")):
             message = "CreateMultiple"
         elif verb == "update" and not (self.options.use_etag and op.get("etag")):
             message = "UpdateMultiple"
@@ -558,10 +606,12 @@ class Player:
             return None
         return message if self.resolver.supports(message, str(op["table"])) else None
 
-    def _dispatch(self, requests: list[Request]) -> list[list[SubResponse] | WebAPIError]:
-        self.report.requests += len(requests)
+    def _dispatch(
+        self, requests: list[Request]
+    ) -> list[list[SubResponse] | BulkAnswer | WebAPIError]:
+        # Bulk requests count when settled: a replay may need a query and no bulk request.
+        self.report.requests += sum(1 for r in requests if r.kind != "bulk")
         self.report.batches += sum(1 for r in requests if r.kind == "batch")
-        self.report.bulk_requests += sum(1 for r in requests if r.kind == "bulk")
         if len(requests) == 1 or self.dop == 1:
             return [self._call(r) for r in requests]
         from concurrent.futures import ThreadPoolExecutor
@@ -570,21 +620,64 @@ class Player:
         with ThreadPoolExecutor(max_workers=min(self.dop, len(requests))) as pool:
             return list(pool.map(self._call, requests))
 
-    def _call(self, request: Request) -> list[SubResponse] | WebAPIError:
+    def _call(self, request: Request) -> list[SubResponse] | BulkAnswer | WebAPIError:
+        if request.kind == "bulk":
+            return self._bulk(request)
         try:
-            if request.kind == "bulk":
-                return [self._bulk(request)]
             if request.kind == "single":
                 return [self._single(request.ops[0], request.reqs[0])]
             return self._batch(list(request.reqs))
         except WebAPIError as exc:
             return exc
 
-    def _bulk(self, request: Request) -> SubResponse:
+    def _bulk(self, request: Request) -> BulkAnswer:
+        """Send a bulk request (in a worker thread); a replayed CreateMultiple first finds
+        which of its uncertain creates exist and sends only the others."""
         table = str(request.table)
+        found: dict[str, dict[str, t.Any]] = {}
+        queries = 0
+        todo = request.ops
+        uncertain = [op for op in todo if op.get("uncertain")]
+        if request.message == "CreateMultiple" and uncertain:
+            try:
+                for i in range(0, len(uncertain), QUERY_IDS):
+                    queries += 1
+                    found.update(self._existing(table, uncertain[i : i + QUERY_IDS]))
+            except WebAPIError as exc:
+                if exc.status is not None and 400 <= exc.status < 500 and exc.status not in (
+                    401, 429,
+                ):  # fmt: skip
+                    return BulkAnswer(None, [], {}, queries=queries, unchecked=True)
+                return BulkAnswer(None, [], {}, error=exc, queries=queries)
+            todo = [op for op in todo if str(op["id"]).lower() not in found]
+        if not todo:
+            return BulkAnswer(None, [], found, queries=queries)
+        try:
+            resp = self._post_bulk(request, table, todo)
+        except WebAPIError as exc:
+            return BulkAnswer(None, todo, found, error=exc, queries=queries)
+        return BulkAnswer(resp, todo, found, queries=queries)
+
+    def _existing(self, table: str, ops: list[Op]) -> dict[str, dict[str, t.Any]]:
+        """The server's rows (key and the columns our creates wrote) for the ids of ``ops``
+        that exist, by lower-case id; paged as the server pages."""
+        pk = self.resolver.primary_key(table)
+        columns = {pk}
+        for op in ops:
+            columns.update(op.get("data") or {})
+            columns.update(f"_{nav}_value" for nav in op.get("binds") or {})
+        ids = ",".join(f"'{op['id']}'" for op in ops)
+        params = [
+            ("$select", ",".join(sorted(columns))),
+            ("$filter", f"{NS}In(PropertyName='{pk}',PropertyValues=[{ids}])"),
+        ]
+        rows = self.client.get_all(self.resolver.entity_set(table), params)
+        return {str(row.get(pk)).lower(): row for row in rows if row.get(pk)}
+
+    def _post_bulk(self, request: Request, table: str, ops: list[Op]) -> SubResponse:
         pk = self.resolver.primary_key(table)
         targets = []
-        for op in request.ops:
+        for op in ops:
             target: dict[str, t.Any] = {"@odata.type": f"{NS}{table}", pk: op["id"]}
             target.update(op.get("data") or {})
             for nav, bind in (op.get("binds") or {}).items():
@@ -595,7 +688,7 @@ class Player:
             "POST",
             f"{self.resolver.entity_set(table)}/{NS}{request.message}",
             json={"Targets": targets},
-            # A lost answer to CreateMultiple is not retried blindly: its creates replay alone.
+            # A lost answer to CreateMultiple is not retried blindly: its replay looks first.
             idempotent=request.message != "CreateMultiple",
             allow_statuses=HANDLED,
         )
@@ -603,24 +696,68 @@ class Player:
             resp.status_code, {k.lower(): v for k, v in resp.headers.items()}, resp.content
         )
 
-    def _settle_bulk(self, request: Request, resp: SubResponse) -> bool:
-        if 200 <= resp.status < 300:
+    def _settle_bulk(self, request: Request, answer: BulkAnswer) -> tuple[bool, WebAPIError | None]:
+        """Each operation's state from a bulk answer: whether any finished, and an error
+        that must stop the sync (authentication, throttling beyond the retries)."""
+        self.report.requests += answer.queries + (1 if answer.sent else 0)
+        self.report.bulk_requests += 1 if answer.sent else 0
+        progressed = False
+        if answer.unchecked:  # the server would not say which exist: each replays alone
             for op in request.ops:
-                op["state"] = "done"
-                op["note"] = None
-                op["uncertain"] = False
-                self.report.applied.append(op)
-                self._done_count += 1
-            return True
+                op["state"] = "pending"
+                self._no_bulk.add(op["seq"])
+            return True, None
+        for op in request.ops:
+            row = answer.found.get(str(op.get("id")).lower()) if op.get("id") else None
+            if row is None:
+                continue
+            progressed = True
+            if matches_server(op, row):
+                self._finish(op, ALREADY_APPLIED)
+            else:
+                op["state"] = "parked"
+                op["last_error"] = _not_ours(op, None)
+        if answer.error is not None:
+            # A bulk request unanswered is looked up next round; a failed query (the client
+            # retried it already) stops the sync as any other request's failure does.
+            lost = bool(answer.sent) and isinstance(answer.error, (TransportError, ServerError))
+            # A 429 beyond the retries was never applied; anything else may have been.
+            refused = isinstance(answer.error, ThrottledError)
+            sent = set() if refused else {op["seq"] for op in answer.sent}
+            for op in request.ops:
+                if op["state"] != "in-flight":
+                    continue
+                op["state"] = "pending"
+                if op["seq"] in sent:  # the server may have applied them: looked up next time
+                    op["uncertain"] = True
+                    if lost and op["seq"] in self._lost:  # lost twice: each goes alone
+                        self._no_bulk.add(op["seq"])
+                    elif lost:
+                        self._lost.add(op["seq"])
+            return progressed, None if lost else answer.error
+        resp = answer.response
+        if resp is None:
+            return progressed, None
+        if 200 <= resp.status < 300:
+            for op in answer.sent:
+                self._finish(op, None)
+            return True, None
         # All or nothing: nothing was applied (or, after a 5xx, maybe everything). Each
         # operation goes again on its own, where its answer is read alone.
         err = _error_of(resp)
-        for op in request.ops:
+        for op in answer.sent:
             op["state"] = "pending"
             op["uncertain"] = bool(op.get("uncertain")) or resp.status >= 500
             op["last_error"] = err
             self._no_bulk.add(op["seq"])
-        return resp.status < 500
+        return progressed or resp.status < 500, None
+
+    def _finish(self, op: Op, note: str | None) -> None:
+        op["state"] = "done"
+        op["note"] = note
+        op["uncertain"] = False
+        self.report.applied.append(op)
+        self._done_count += 1
 
     def _single(self, op: Op, req: SubRequest) -> SubResponse:
         resp = self.client.request(
@@ -675,11 +812,7 @@ class Player:
             if resp.status == 401:
                 auth_failure = outcome.error
             if outcome.kind == "done":
-                op["state"] = "done"
-                op["note"] = outcome.note
-                op["uncertain"] = False
-                self.report.applied.append(op)
-                self._done_count += 1
+                self._finish(op, outcome.note)
                 progressed = True
             elif outcome.kind == "park":
                 op["state"] = "parked"
@@ -703,13 +836,16 @@ class Player:
         self.report.requests += 1
         resp = self.client.request("GET", path, allow_statuses=HANDLED)
         if resp.status_code == 200 and matches_server(op, resp.json()):
-            return Outcome("done", "already applied (an earlier answer was lost)")
-        err = dict(outcome.error or {})
-        err["message"] = (
-            f"a different {op['table']} record with id {op['id']} already exists "
-            f"({err.get('message')})"
-        )
-        return Outcome("park", error=err)
+            return Outcome("done", ALREADY_APPLIED)
+        return Outcome("park", error=_not_ours(op, outcome.error))
+
+
+def _not_ours(op: Op, error: dict[str, t.Any] | None) -> dict[str, t.Any]:
+    """The parked error of a create whose id someone else's record holds."""
+    err = dict(error or {"status": 412, "code": DUPLICATE_KEY, "at": _now()})
+    why = f" ({err['message']})" if err.get("message") else ""
+    err["message"] = f"a different {op['table']} record with id {op['id']} already exists{why}"
+    return err
 
 
 def sync_journal(

@@ -13,9 +13,14 @@ from validator.linter.diagnostics import Diagnostic, LintResult
 from validator.plan import Operation, PlanKind
 from validator.readers import NameLookup, expand_paths, iter_operations
 from validator.rules import RULES
-from validator.rules.base import Context, Rule, parse_timestamp
+from validator.rules.base import Context, OpCheck, Question, Rule, parse_timestamp
 
-_OP_RULES: tuple[Rule, ...] = tuple(r for r in RULES.values() if r.check is not None)
+_OP_RULES: tuple[Rule, ...] = tuple(r for r in RULES.values() if r.prepare is not None)
+
+_Plan = tuple[str | None, bool, tuple[tuple[Rule, tuple[str, ...], OpCheck | None], ...]]
+"""For one question: its canonical message name, whether it creates a record (so a label on it
+names a record even without an id), and each enabled rule's step for it, in code order (rules
+with nothing to say about the question are left out)."""
 
 
 def _reader_failure(path: str, exc: Exception) -> PlanError:
@@ -29,16 +34,12 @@ def _reader_failure(path: str, exc: Exception) -> PlanError:
 
 
 class _Names:
-    """NameLookup over the engine's resolver, for $batch readers."""
+    """NameLookup over the engine's resolver, for $batch readers (its plain lookups, bound)."""
 
     def __init__(self, engine: Engine) -> None:
-        self._names = engine.names
-
-    def table(self, name: str) -> str | None:
-        return self._names.lookup_table(name)
-
-    def message(self, name: str) -> str | None:
-        return self._names.lookup_message(name)
+        names = engine.names
+        self.table: t.Callable[[str], str | None] = names.lookup_table
+        self.message: t.Callable[[str], str | None] = names.lookup_message
 
 
 def name_lookup(engine: Engine) -> NameLookup:
@@ -89,9 +90,25 @@ class Linter:
         """MA007's message until it is reported: once per run, at the first operation linted."""
         cfg = self.config
         self._enabled = {code: cfg.enabled(code) for code in RULES}
+        self._plans: dict[tuple[str, ...], dict[tuple[str | None, ...], _Plan]] = {}
+        """Per set of enabled rules: the plan of each question met so far (kept across files;
+        a plan holds no file's state)."""
 
     def lint_operations(self, path: str, operations: t.Iterable[Operation]) -> list[Diagnostic]:
         """Diagnostics for one file's operations, in order (raises what the reader raises)."""
+        return self._lint(path, operations, None)[0]
+
+    def _lint(
+        self, path: str, operations: t.Iterable[Operation], reader: str | None
+    ) -> tuple[list[Diagnostic], int]:
+        """(diagnostics, operation count) for one file's operations.
+
+        Each distinct question (message, table, secondary table) is planned once: every rule
+        decides what the question alone decides and which check, if any, is left for each
+        operation asking it. Findings come out per operation in rule code order. ``reader``
+        (the file's path): an exception other than PlanError raised while reading is a reader's
+        bug, reported as this file's failure so the other files are still linted.
+        """
         ctx = self.context
         ctx.start_file()
         file_ignored = self.config.ignored_for(path) if self.config.per_file_ignores else None
@@ -99,26 +116,77 @@ class Linter:
         if file_ignored:
             enabled = {c: on and not any(c.startswith(i) for i in file_ignored)
                        for c, on in enabled.items()}  # fmt: skip
-        rules = [r for r in _OP_RULES if enabled[r.id]]
+        rules = tuple(r for r in _OP_RULES if enabled[r.id])
+        codes = tuple(r.id for r in rules)
+        plans = self._plans.get(codes)
+        if plans is None:
+            plans = self._plans[codes] = {}
+        all_labels = ctx.all_labels
+        define = ctx.define
+        diag = Diagnostic
         out: list[Diagnostic] = []
         stale = self._stale if enabled["MA007"] else None
-        for op in operations:
-            if op.label is not None:
-                ctx.all_labels.setdefault(op.label, op.scope)
-            found: list[Diagnostic] = []
+        count = 0
+        ops = iter(operations)
+        while True:
+            # next() by hand, not a for loop: only the reader's own exceptions are its failure
+            try:
+                op = next(ops)
+            except StopIteration:
+                break
+            except PlanError:
+                raise
+            except Exception as exc:
+                if reader is None:
+                    raise
+                raise _reader_failure(reader, exc) from exc
+            count += 1
+            label = op.label
+            if label is not None:
+                all_labels.setdefault(label, op.scope)
+            key = (op.message, op.table, op.secondary_table)
+            plan = plans.get(key)
+            if plan is None:
+                plan = plans[key] = self._plan(Question(*key), op, rules)
+            found: list[Diagnostic] | None = None
             if stale is not None:
-                found.append(self._diag(op, RULES["MA007"], stale))
+                found = [self._diag(op, RULES["MA007"], stale)]
                 stale = self._stale = None
-            for rule in rules:
-                assert rule.check is not None
-                for message in rule.check(op, ctx):
-                    found.append(self._diag(op, rule, message))
-            if op.label is not None:
-                ctx.define(op)
+            for rule, messages, check in plan[2]:
+                if messages:
+                    if found is None:
+                        found = []
+                    for message in messages:
+                        found.append(diag(op.path, op.line, op.column, op.index, rule.id,
+                                          rule.severity, message))  # fmt: skip
+                if check is not None:
+                    more = check(op, ctx)
+                    if more:
+                        if found is None:
+                            found = []
+                        for message in more:
+                            found.append(diag(op.path, op.line, op.column, op.index, rule.id,
+                                              rule.severity, message))  # fmt: skip
+            if label is not None:
+                define(op, plan[1])
             if op.suppressions is not None:
-                found = self._suppress(op, found, enabled)
-            out.extend(found)
-        return out
+                found = self._suppress(op, found or [], enabled)
+            if found:
+                out.extend(found)
+        return out, count
+
+    def _plan(self, question: Question, op: Operation, rules: tuple[Rule, ...]) -> _Plan:
+        """Each rule's step for ``question`` (``op`` is the first operation asking it)."""
+        ctx = self.context
+        res = ctx.resolve(op)
+        steps = []
+        for rule in rules:
+            assert rule.prepare is not None
+            step = rule.prepare(question, res, ctx)
+            if step is not None and (step.findings or step.check is not None):
+                steps.append((rule, step.findings, step.check))
+        message = res.message if res is not None else None
+        return message, (message or "").lower() == "create", tuple(steps)
 
     def _diag(self, op: Operation, rule: Rule, message: str) -> Diagnostic:
         return Diagnostic(op.path, op.line, op.column, op.index, rule.id, rule.severity, message)
@@ -147,7 +215,7 @@ class Linter:
                     op.index,
                     rule.id,
                     rule.severity,
-                    f"unused suppression: {', '.join(unused)}",
+                    f"unused suppression: {', '.join(map(_shown, unused))}",
                 )
             )
         return kept
@@ -190,24 +258,7 @@ class Linter:
         return self._lint_counted(path, ops)
 
     def _lint_counted(self, path: str, ops: t.Iterable[Operation]) -> tuple[list[Diagnostic], int]:
-        count = 0
-
-        def counted(ops: t.Iterator[Operation]) -> t.Iterator[Operation]:
-            nonlocal count
-            while True:
-                try:
-                    op = next(ops)
-                except StopIteration:
-                    return
-                except PlanError:
-                    raise
-                except Exception as exc:  # a reader's bug: this file fails, the others go on
-                    raise _reader_failure(path, exc) from exc
-                count += 1
-                yield op
-
-        diags = self.lint_operations(path, counted(iter(ops)))
-        return diags, count
+        return self._lint(path, ops, path)
 
     def lint(
         self, paths: t.Iterable[str | os.PathLike[str]], *, skip_non_plans: bool = False
@@ -240,6 +291,11 @@ class Linter:
         except PlanError as exc:
             return LintResult((), 1, 0, (exc,), self.engine.source.describe())
         return LintResult(tuple(diags), 1, count, (), self.engine.source.describe())
+
+
+def _shown(code: str) -> str:
+    # An entry that is no code (MA006 reports it) is quoted when it would break the line.
+    return code if code.isprintable() else repr(code)
 
 
 def _sniff(data: bytes) -> PlanKind:

@@ -12,13 +12,39 @@ from validator.plan import Operation
 
 Severity = t.Literal["error", "warning"]
 SEVERITIES: tuple[Severity, ...] = ("warning", "error")
+_new = tuple.__new__  # named tuples built positionally (a keyword-free NamedTuple call is slower)
+
+
+OpCheck = t.Callable[[Operation, "Context"], t.Sequence[str] | None]
+"""The part of a rule that must look at each operation: its findings' messages (None or empty:
+none)."""
+
+
+class Question(t.NamedTuple):
+    """What an operation asks the data, as written: one ``Step`` per rule per distinct one."""
+
+    message: str | None
+    table: str | None
+    secondary_table: str | None
+
+
+class Step(t.NamedTuple):
+    """What one rule does for every operation that asks one question (message, table, secondary
+    table): the findings the question alone decides, and what is left to check per operation."""
+
+    findings: tuple[str, ...] = ()
+    check: OpCheck | None = None
 
 
 class Rule(t.NamedTuple):
-    """A lint rule: stable id and name, default severity, documentation and its check.
+    """A lint rule: stable id and name, default severity, documentation and how it decides.
 
-    ``check`` yields one message per finding on an operation; rules with no ``check`` are
-    decided by the linter itself (file-level and suppression rules).
+    ``prepare`` is asked once per distinct question (with the engine's ``Resolution`` of it,
+    None when the operation names no message) and returns the rule's ``Step`` for the operations
+    asking it, or None when the rule has nothing to say about any of them. The linter keeps
+    the steps per question, so a rule that depends only on the engine's answer costs nothing
+    per operation, and a rule that cannot apply to a question is never called for it. Rules
+    with no ``prepare`` are decided by the linter itself (MA007, MA009).
     """
 
     id: str
@@ -27,7 +53,7 @@ class Rule(t.NamedTuple):
     summary: str
     description: str
     example: str
-    check: t.Callable[[Operation, Context], t.Iterable[str]] | None = None
+    prepare: t.Callable[[Question, Resolution | None, Context], Step | None] | None = None
 
     def to_json(self) -> dict[str, str]:
         return {
@@ -56,6 +82,8 @@ class Resolution(t.NamedTuple):
     verdict: Verdict | None = None
     needs_table: str | None = None
     """The canonical message name when it is bound to tables and the operation gives none."""
+    message: str | None = None
+    """The canonical message name (None: unknown)."""
 
 
 def supported(verdict: Verdict) -> bool:
@@ -99,53 +127,51 @@ class Context:
         """Every label of the current file and its scope (to explain a forward reference)."""
         self.records: dict[tuple[str | None, str], LabelTarget] = {}
         """What each label defined so far names, by (scope, label) (reset per file)."""
-        self._messages: dict[str, str | None] = {}
+        self.flawed = False
+        """A label defined in this file names an operation without a record id or a table
+        (until then no reference can be one MA014 reports)."""
 
     def start_file(self) -> None:
         self.labels = {}
         self.all_labels = {}
         self.records = {}
+        self.flawed = False
         self.label_tables = {}
 
-    def message_name(self, op: Operation) -> str | None:
-        """The canonical message name of ``op`` (None: no message, or an unknown one)."""
-        name = op.message
-        if name is None:
-            return None
-        try:
-            return self._messages[name]
-        except KeyError:
-            pass
-        try:
-            found: str | None = self.engine.names.message(name)
-        except UnknownMessageError:
-            found = None
-        self._messages[name] = found
-        return found
-
-    def related_table_errors(self, op: Operation) -> t.Iterator[UnknownTableError]:
+    def related_table_errors(self, op: Operation) -> list[UnknownTableError]:
         """Unknown tables among ``op``'s related records (custom-looking names allowed)."""
         names = self.engine.names
+        found: list[UnknownTableError] = []
         for rel in op.related:
             if names.lookup_table(rel.table) is not None or names.is_presumed_custom(rel.table):
                 continue
             try:
                 names.table(rel.table)
             except UnknownTableError as exc:
-                yield exc
+                found.append(exc)
+        return found
 
-    def define(self, op: Operation) -> None:
+    def define(self, op: Operation, creates: bool) -> None:
         """Record ``op``'s label once the rules have seen it (later operations may refer to it).
 
-        A Create always has a record id (the executor generates one when the plan gives none);
-        any other operation has one only when it names its record.
+        ``creates``: its message is Create, which always has a record id (the executor
+        generates one when the plan gives none); any other operation has one only when it
+        names its record.
         """
         assert op.label is not None
-        self.labels.setdefault(op.scope, set()).add(op.label)
-        has_id = op.id is not None or (self.message_name(op) or "").lower() == "create"
-        self.records[(op.scope, op.label)] = LabelTarget(op.index, op.table, has_id)
+        scope = op.scope
+        defined = self.labels.get(scope)
+        if defined is None:
+            defined = self.labels[scope] = set()
+        defined.add(op.label)
+        has_id = op.id is not None or creates
+        self.records[(scope, op.label)] = _new(LabelTarget, (op.index, op.table, has_id))
+        if not has_id or op.table is None:
+            self.flawed = True
 
     def resolve(self, op: Operation) -> Resolution | None:
+        """The engine's answer to ``op``'s question (None: it names no message); kept per
+        question."""
         if op.message is None:
             return None
         key = (op.message, op.table, op.secondary_table)
@@ -173,22 +199,22 @@ class Context:
             except UnknownTableError as exc:
                 table_errors.append(exc)
         if msg_error is not None or table_errors or canonical is None:
-            return Resolution(msg_error, tuple(table_errors))
+            return Resolution(msg_error, tuple(table_errors), message=canonical)
         if table is None:
             if secondary is not None:
-                return Resolution()
+                return Resolution(message=canonical)
             snap = self.engine.snapshot
             if snap.filters_for(canonical) and snap.filter(canonical, None, None) is None:
-                return Resolution(needs_table=canonical)
+                return Resolution(needs_table=canonical, message=canonical)
         try:
             verdict = self.engine.check(
                 canonical, table, secondary, self.mode, profile=self.profile
             )
         except UnknownNameError as exc:  # pragma: no cover - names were checked above
             if isinstance(exc, UnknownTableError):
-                return Resolution(table_errors=(exc,))
+                return Resolution(table_errors=(exc,), message=canonical)
             raise
-        return Resolution(verdict=verdict)
+        return Resolution(verdict=verdict, message=canonical)
 
 
 def parse_timestamp(value: str) -> dt.datetime | None:

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import typing as t
-
-from validator.plan import Operation
-from validator.rules.base import Context, Rule
+from validator.rules.base import Context, Question, Resolution, Rule, Step
 
 
-def check(op: Operation, ctx: Context) -> t.Iterator[str]:
-    res = ctx.resolve(op)
+def prepare(question: Question, res: Resolution | None, ctx: Context) -> Step | None:
     if res is not None and res.message_error is not None:
-        yield str(res.message_error)
+        return Step((str(res.message_error),))
+    return None
 
 
 RULE = Rule(
@@ -24,5 +21,5 @@ RULE = Rule(
     "case-insensitively; the nearest known names are suggested.",
     example='{"message": "Craete", "table": "account"}  ->  MA001 unknown message \'Craete\'; '
     "did you mean Create?",
-    check=check,
+    prepare=prepare,
 )

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-import typing as t
-
 from validator.plan import Operation
-from validator.rules.base import Context, Rule
+from validator.rules.base import Context, Question, Resolution, Rule, Step
 
 
-def check(op: Operation, ctx: Context) -> t.Iterator[str]:
-    res = ctx.resolve(op)
-    if res is not None:
-        for err in res.table_errors:
-            yield str(err)
-    if op.related:
-        for err in ctx.related_table_errors(op):
-            yield f"related record: {err}"
+def _related(op: Operation, ctx: Context) -> list[str] | None:
+    if not op.related:
+        return None
+    return [f"related record: {err}" for err in ctx.related_table_errors(op)]
+
+
+_RELATED_ONLY = Step((), _related)
+
+
+def prepare(question: Question, res: Resolution | None, ctx: Context) -> Step | None:
+    if res is not None and res.table_errors:
+        return Step(tuple(str(err) for err in res.table_errors), _related)
+    return _RELATED_ONLY  # any operation may name related records
 
 
 RULE = Rule(
@@ -29,5 +32,5 @@ RULE = Rule(
     "and follow the custom-table rules instead.",
     example='{"message": "Create", "table": "acount"}  ->  MA002 unknown table \'acount\'; '
     "did you mean account?",
-    check=check,
+    prepare=prepare,
 )

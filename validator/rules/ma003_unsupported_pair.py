@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import typing as t
-
-from validator.plan import Operation
-from validator.rules.base import Context, Rule, plain_reason, supported
+from validator.rules.base import Context, Question, Resolution, Rule, Step, plain_reason, supported
 
 
-def check(op: Operation, ctx: Context) -> t.Iterator[str]:
-    res = ctx.resolve(op)
+def prepare(question: Question, res: Resolution | None, ctx: Context) -> Step | None:
     verdict = res.verdict if res is not None else None
     if verdict is not None and not supported(verdict) and verdict.determinate:
-        yield plain_reason(verdict)
+        return Step((plain_reason(verdict),))
+    return None
 
 
 RULE = Rule(
@@ -24,5 +21,5 @@ RULE = Rule(
     "and the message has no table-less row: the operation fails online and offline.",
     example='{"message": "Assign", "table": "systemuser"}  ->  MA003 Assign has no '
     "SdkMessageFilter row for systemuser",
-    check=check,
+    prepare=prepare,
 )

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import typing as t
-
-from validator.plan import Operation
-from validator.rules.base import Context, Rule, plain_reason, supported
+from validator.rules.base import Context, Question, Resolution, Rule, Step, plain_reason, supported
 
 
-def check(op: Operation, ctx: Context) -> t.Iterator[str]:
+def prepare(question: Question, res: Resolution | None, ctx: Context) -> Step | None:
     if ctx.mode == "mobile":  # the mobile client does not consult availability (MA011/MA012)
-        return
-    res = ctx.resolve(op)
+        return None
     v = res.verdict if res is not None else None
     if v is None or not supported(v) or v.available or not v.determinate:
-        return
+        return None
     if v.message_availability == ("Server" if ctx.mode == "offline" else "Client"):
-        yield plain_reason(v)
+        return Step((plain_reason(v),))
+    return None
 
 
 RULE = Rule(
@@ -29,5 +26,5 @@ RULE = Rule(
     "for online, whatever the table.",
     example='{"message": "Assign", "table": "account"}  (offline)  ->  MA004 Assign on account '
     "is not available offline: SdkMessage.Availability = Server",
-    check=check,
+    prepare=prepare,
 )

@@ -11,38 +11,63 @@ from __future__ import annotations
 import typing as t
 
 from validator.plan import Operation, reference_label
-from validator.rules.base import Context, Rule
+from validator.rules.base import Context, OpCheck, Question, Resolution, Rule, Step
 
 NEEDS_ID = frozenset({"update", "delete", "setstate", "associate", "disassociate"})
 RELATE = frozenset({"associate", "disassociate"})
 
 
-def check(op: Operation, ctx: Context) -> t.Iterator[str]:
-    yield from op.problems
-    if op.problems:
-        return
-    res = ctx.resolve(op)
-    if op.scope is not None and reference_label(op.id) is not None:
-        return  # a $batch URL naming an unknown Content-ID: MA008 says so, not "add table"
-    message = ctx.message_name(op)
+def _problems(op: Operation, ctx: Context) -> tuple[str, ...]:
+    return op.problems
+
+
+_PROBLEMS_ONLY = Step((), _problems)
+
+
+def prepare(question: Question, res: Resolution | None, ctx: Context) -> Step:
+    """Schema problems are the operation's own; the rest depends on the message it names."""
+    message = res.message if res is not None else None
+    table_missing: str | None = None
     if res is not None and res.needs_table is not None:
-        yield f'{res.needs_table} is bound to a table: add "table"'
-    elif message == "Create" and op.table is None:
-        yield 'Create is bound to a table: add "table"'
-    if message is None:
-        return  # MA001 (or the schema) says what is wrong with the message
-    verb = message.lower()
-    if verb in NEEDS_ID and op.id is None:
-        yield f'{message} needs the "id" of the record it applies to'
-    if verb == "setstate" and not (
-        "statecode" in (op.data or {}) or "State" in (op.parameters or {})
-    ):
-        yield 'SetState needs the new state: "statecode" in data or "State" in parameters'
-    if verb in RELATE:
-        if op.relationship is None:
-            yield f'{message} needs a "relationship" (the relationship\'s schema name)'
-        if not op.related:
-            yield f'{message} needs at least one "related" record'
+        table_missing = f'{res.needs_table} is bound to a table: add "table"'
+    elif message == "Create" and question.table is None:
+        table_missing = 'Create is bound to a table: add "table"'
+    verb = message.lower() if message is not None else ""
+    needs_id = verb in NEEDS_ID
+    set_state = verb == "setstate"
+    relate = verb in RELATE
+    if table_missing is None and not (needs_id or set_state or relate):
+        return _PROBLEMS_ONLY
+    return Step((), _needs(message or "", table_missing, needs_id, set_state, relate))
+
+
+def _needs(
+    message: str, table_missing: str | None, needs_id: bool, set_state: bool, relate: bool
+) -> OpCheck:
+    """The check for operations naming ``message``: the fields it needs to be run at all."""
+
+    def check(op: Operation, ctx: Context) -> t.Sequence[str]:
+        if op.problems:
+            return op.problems
+        if op.scope is not None and reference_label(op.id) is not None:
+            return ()  # a $batch URL naming an unknown Content-ID: MA008 says so, not "add table"
+        found: list[str] = []
+        if table_missing is not None:
+            found.append(table_missing)
+        if needs_id and op.id is None:
+            found.append(f'{message} needs the "id" of the record it applies to')
+        if set_state and not ("statecode" in (op.data or {}) or "State" in (op.parameters or {})):
+            found.append(
+                'SetState needs the new state: "statecode" in data or "State" in parameters'
+            )
+        if relate:
+            if op.relationship is None:
+                found.append(f'{message} needs a "relationship" (the relationship\'s schema name)')
+            if not op.related:
+                found.append(f'{message} needs at least one "related" record')
+        return found
+
+    return check
 
 
 RULE = Rule(
@@ -58,5 +83,5 @@ RULE = Rule(
     "msgavail cannot map to a message.",
     example='{"message": "Update", "table": "account", "data": {"name": "x"}}  ->  MA006 '
     'Update needs the "id" of the record it applies to',
-    check=check,
+    prepare=prepare,
 )

@@ -2,22 +2,35 @@
 
 from __future__ import annotations
 
-import typing as t
-
 from validator.plan import Operation
-from validator.rules.base import Context, Rule
+from validator.rules.base import Context, Question, Resolution, Rule, Step
 
 
-def check(op: Operation, ctx: Context) -> t.Iterator[str]:
-    defined = ctx.labels.get(op.scope, set())
-    for ref in op.references:
+def _check(op: Operation, ctx: Context) -> list[str] | None:
+    refs = op.references
+    if not refs:
+        return None
+    defined = ctx.labels.get(op.scope) or ()
+    found: list[str] | None = None
+    for ref in refs:
         if ref in defined:
             continue
         what = "Content-ID" if op.scope is not None else "label"
         if ref in ctx.all_labels:
-            yield f"${ref} refers to {what} {ref!r}, which is defined in another changeset"
+            text = f"${ref} refers to {what} {ref!r}, which is defined in another changeset"
         else:
-            yield f"${ref} refers to {what} {ref!r}, which no earlier operation defines"
+            text = f"${ref} refers to {what} {ref!r}, which no earlier operation defines"
+        if found is None:
+            found = []
+        found.append(text)
+    return found
+
+
+_STEP = Step((), _check)
+
+
+def prepare(question: Question, res: Resolution | None, ctx: Context) -> Step:
+    return _STEP  # any operation may refer to a label
 
 
 RULE = Rule(
@@ -31,5 +44,5 @@ RULE = Rule(
     example='{"message": "Update", "table": "account", "id": "$acct"} before the Create '
     "labelled \"acct\"  ->  MA008 $acct refers to label 'acct', which no earlier operation "
     "defines",
-    check=check,
+    prepare=prepare,
 )

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import typing as t
-
-from validator.plan import Operation
-from validator.rules.base import Context, Rule, plain_reason
+from validator.rules.base import Context, Question, Resolution, Rule, Step, plain_reason
 
 
-def check(op: Operation, ctx: Context) -> t.Iterator[str]:
+def prepare(question: Question, res: Resolution | None, ctx: Context) -> Step | None:
     if ctx.mode == "mobile":
-        return
-    res = ctx.resolve(op)
+        # (an undetermined mobile verdict is reported by MA011 / MA012, which say why)
+        return None
     v = res.verdict if res is not None else None
     if v is not None and not v.determinate:
-        # (an undetermined mobile verdict is reported by MA011 / MA012, which say why)
-        yield plain_reason(v)
+        return Step((plain_reason(v),))
+    return None
 
 
 RULE = Rule(
@@ -30,5 +27,5 @@ RULE = Rule(
     example='{"message": "Assign", "table": "new_project"}  (online)  ->  MA010 Assign on '
     "custom table new_project depends on its ownership: only user-owned custom tables "
     "support it",
-    check=check,
+    prepare=prepare,
 )

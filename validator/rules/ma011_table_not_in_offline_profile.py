@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import typing as t
-
-from validator.plan import Operation
-from validator.rules.base import Context, Rule, plain_reason
+from validator.rules.base import Context, Question, Resolution, Rule, Step, plain_reason
 
 BASES = frozenset({"not-in-profile", "not-offline-enabled", "table-undetermined"})
 
 
-def check(op: Operation, ctx: Context) -> t.Iterator[str]:
+def prepare(question: Question, res: Resolution | None, ctx: Context) -> Step | None:
     if ctx.mode != "mobile":
-        return
-    res = ctx.resolve(op)
+        return None
     v = res.verdict if res is not None else None
     if v is not None and v.mobile_basis in BASES:
-        yield plain_reason(v)
+        return Step((plain_reason(v),))
+    return None
 
 
 RULE = Rule(
@@ -32,5 +29,5 @@ RULE = Rule(
     example='{"message": "Create", "table": "queue"}  (mobile, profile "Field Technician")  ->  '
     "MA011 Create on queue is not available in mobile offline: queue is not a table of the "
     "mobile offline profile 'Field Technician'",
-    check=check,
+    prepare=prepare,
 )

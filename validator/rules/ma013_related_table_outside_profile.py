@@ -10,10 +10,8 @@ records"; business validation happens at sync).
 
 from __future__ import annotations
 
-import typing as t
-
 from validator.plan import BIND_SUFFIX, Operation, bind_reference
-from validator.rules.base import Context, Rule
+from validator.rules.base import Context, Question, Resolution, Rule, Step
 
 
 def _entity_set(value: str) -> str | None:
@@ -37,28 +35,29 @@ def _outside(ctx: Context, table: str) -> str | None:
     return found
 
 
-def check(op: Operation, ctx: Context) -> t.Iterator[str]:
-    if ctx.mode != "mobile" or ctx.profile is None:
-        return
+def _remember(op: Operation, ctx: Context) -> None:
     if op.label is not None and op.table is not None:
         # Remember only labels of records outside the profile (all a later bind needs to know):
         # a plan whose tables are all in the profile keeps nothing per operation.
         outside = _outside(ctx, op.table)
         if outside is not None:
             ctx.label_tables[(op.scope, op.label)] = outside
+
+
+def _check(op: Operation, ctx: Context) -> list[str] | None:
+    _remember(op, ctx)
     data = op.data
     if not data or not isinstance(data, dict):
-        return
+        return None
     for k in data:
         if isinstance(k, str) and k.endswith(BIND_SUFFIX):
             break
     else:
-        return
-    res = ctx.resolve(op)
-    v = res.verdict if res is not None else None
-    if v is None or not v.available:
-        return  # the operation itself is already reported (MA003 / MA011 / MA012)
+        return None
     engine = ctx.engine
+    profile = ctx.profile
+    assert profile is not None
+    found: list[str] = []
     for key, value in data.items():
         if not (isinstance(key, str) and key.endswith(BIND_SUFFIX) and isinstance(value, str)):
             continue
@@ -71,12 +70,26 @@ def check(op: Operation, ctx: Context) -> t.Iterator[str]:
             name = _entity_set(value)
             via = f"entity set {name}"
             table = engine.names.lookup_table(name) if name else None  # unknown: not ours
-        if table is not None and engine.snapshot.profile_item(ctx.profile, table) is None:
-            yield (
+        if table is not None and engine.snapshot.profile_item(profile, table) is None:
+            found.append(
                 f"{key} points at a {table} record ({via}), and {table} is not a table of the "
-                f"mobile offline profile {ctx.profile!r}: the related record cannot be resolved "
+                f"mobile offline profile {profile!r}: the related record cannot be resolved "
                 "on the device"
             )
+    return found
+
+
+_RUNS_OFFLINE = Step((), _check)
+# The operation itself does not run offline (MA003 / MA011 / MA012 say so): its binds are not
+# reported, but its label may still name a record outside the profile.
+_DOES_NOT_RUN = Step((), _remember)
+
+
+def prepare(question: Question, res: Resolution | None, ctx: Context) -> Step | None:
+    if ctx.mode != "mobile" or ctx.profile is None:
+        return None
+    v = res.verdict if res is not None else None
+    return _RUNS_OFFLINE if v is not None and v.available else _DOES_NOT_RUN
 
 
 RULE = Rule(
@@ -91,5 +104,5 @@ RULE = Rule(
     example='{"message": "Create", "table": "contact", "data": {"parentcustomerid_account'
     '@odata.bind": "/queues(00000000-0000-0000-0000-000000000001)"}}  ->  MA013 '
     "parentcustomerid_account@odata.bind points at a queue record ...",
-    check=check,
+    prepare=prepare,
 )

@@ -2,27 +2,27 @@
 
 from __future__ import annotations
 
-import typing as t
-
 from validator.plan import BIND_SUFFIX, Operation, bind_reference, reference_label
-from validator.rules.base import Context, LabelTarget, Rule
+from validator.rules.base import Context, LabelTarget, Question, Resolution, Rule, Step
 
 
-def _refs(op: Operation) -> t.Iterator[tuple[str, str, bool]]:
+def _refs(op: Operation) -> list[tuple[str, str, bool]]:
     """(label, where, needs a table) for every reference in ``op``."""
+    found: list[tuple[str, str, bool]] = []
     label = reference_label(op.id)
     if label is not None:
-        yield label, '"id"', False
+        found.append((label, '"id"', False))
     if op.data:
         for key, value in op.data.items():
             if isinstance(key, str) and key.endswith(BIND_SUFFIX):
                 label = bind_reference(value)
                 if label is not None:
-                    yield label, f"data.{key}", True
+                    found.append((label, f"data.{key}", True))
     for rel in op.related:
         label = reference_label(rel.id)
         if label is not None:
-            yield label, "a related id", False
+            found.append((label, "a related id", False))
+    return found
 
 
 def _what(target: LabelTarget, needs_table: bool) -> str | None:
@@ -33,20 +33,29 @@ def _what(target: LabelTarget, needs_table: bool) -> str | None:
     return None
 
 
-def check(op: Operation, ctx: Context) -> t.Iterator[str]:
-    if not op.references:
-        return
+def _check(op: Operation, ctx: Context) -> list[str] | None:
+    if not op.references or not ctx.flawed:
+        return None  # no reference, or every label so far names a record with a table
     records = ctx.records
+    found: list[str] = []
     for label, where, needs_table in _refs(op):
         target = records.get((op.scope, label))
         if target is None:
             continue  # not defined before: MA008
         problem = _what(target, needs_table)
         if problem is not None:
-            yield (
+            found.append(
                 f"${label} in {where} refers to operation {target.operation + 1} "
                 f"(label {label!r}), which {problem}"
             )
+    return found
+
+
+_STEP = Step((), _check)
+
+
+def prepare(question: Question, res: Resolution | None, ctx: Context) -> Step:
+    return _STEP  # any operation may refer to a label
 
 
 RULE = Rule(
@@ -61,5 +70,5 @@ RULE = Rule(
     example='{"message": "WhoAmI", "label": "me"}, then {"message": "Update", "table": '
     '"systemuser", "id": "$me"}  ->  MA014 $me in "id" refers to operation 1 (label \'me\'), '
     "which has no record id",
-    check=check,
+    prepare=prepare,
 )

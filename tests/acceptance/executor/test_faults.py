@@ -124,4 +124,7 @@ def test_kill_nine_during_sync_loses_nothing_and_applies_nothing_twice(
         bulk_requests = [r for r in emu.requests() if "Microsoft.Dynamics.CRM." in r.path]
         assert len(bulk_requests) >= 5, "bulk messages were not exercised"
         assert any(r.fault == "lost_ack" for r in bulk_requests) or len(bulk_requests) >= 10
+        lookups = [r for r in emu.requests("accounts", "GET") + emu.requests("contacts", "GET")
+                   if "Microsoft.Dynamics.CRM.In(" in r.query]  # fmt: skip
+        assert lookups, "no replayed CreateMultiple looked up which of its creates exist"
         assert emu.limiter.stats().peak_concurrency > 1, "requests never overlapped"

@@ -81,21 +81,106 @@ def test_creates_go_as_create_multiple_where_the_org_has_it(tmp_path, start_emul
             if (s, op["id"]) in creates} == {1}  # fmt: skip
 
 
+def _writes_to(emu, entity_set: str) -> list[tuple[str, str]]:
+    """The (method, path) of every request after the harvest that touched ``entity_set``."""
+    return [(r.method, r.path) for r in emu.log if r.path.startswith(entity_set)]
+
+
 def test_a_create_multiple_whose_answer_was_lost_is_neither_duplicated_nor_parked(
     tmp_path, start_emulator, capsys, env
 ):
     cache_dir, data_dir = env
     emu = _org(start_emulator, capsys)
     queued = _queue(tmp_path, emu, capsys, _creates("account", 12))
-    emu.faults.lose_response(
-        path="accounts/" + BULK
-    )  # applied, then the connection drops unanswered
+    emu.faults.lose_response(path="accounts/" + BULK)  # applied, then the answer is lost
     report, ops = _sync(emu, data_dir, cache_dir, bulk_size=100, retries=0)
     assert report.aborted is None and not report.parked, report.lines()
     assert [op["state"] for op in ops] == ["done"] * 12
     creates = writes.state(emu.store).creates
     assert [creates[("accounts", op["id"])] for op in queued] == [1] * 12
     assert {op["note"] for op in ops} == {"already applied (an earlier answer was lost)"}
+    # The replay asked once which ids exist (all did) and sent nothing else: no create alone.
+    assert _writes_to(emu, "accounts") == [("POST", "accounts/" + BULK), ("GET", "accounts")]
+    query = emu.requests("accounts", "GET")[0].query
+    assert "Microsoft.Dynamics.CRM.In(PropertyName=%27accountid%27" in query.replace("'", "%27")
+    assert report.requests == 2
+
+
+def test_a_replayed_create_multiple_sends_only_the_creates_that_did_not_land(
+    tmp_path, start_emulator, capsys, env
+):
+    cache_dir, data_dir = env
+    emu = _org(start_emulator, capsys)
+    queued = _queue(tmp_path, emu, capsys, _creates("account", 12))
+    # Two bulk requests of 6, both unanswered: the first was applied, the second never
+    # processed. The client cannot tell them apart; the sync gives up after one idle round.
+    emu.faults.lose_response(path="accounts/" + BULK)
+    emu.faults.drop(path="accounts/" + BULK)
+    first, ops = _sync(emu, data_dir, cache_dir, bulk_size=6, retries=0, max_idle_rounds=1)
+    assert first.aborted is not None and len(first.applied) == 0
+    assert {(op["state"], op["uncertain"]) for op in ops} == {("pending", True)}
+    assert len(emu.store.rows("accounts")) == 6
+
+    emu.reset_log()
+    report, ops = _sync(emu, data_dir, cache_dir, bulk_size=12)
+    assert report.aborted is None and not report.parked, report.lines()
+    # One query for the 12 uncertain ids, one CreateMultiple with the 6 that were missing.
+    assert _writes_to(emu, "accounts") == [("GET", "accounts"), ("POST", "accounts/" + BULK)]
+    assert report.requests == 2 and report.bulk_requests == 1
+    notes = [op["note"] for op in ops]
+    assert notes == ["already applied (an earlier answer was lost)"] * 6 + [None] * 6
+    creates = writes.state(emu.store).creates
+    assert [creates[("accounts", op["id"])] for op in queued] == [1] * 12
+    names = {r["accountid"]: r["name"] for r in emu.store.rows("accounts")}
+    assert names == {op["id"]: op["data"]["name"] for op in queued}
+
+
+def test_a_replayed_create_multiple_never_takes_over_a_record_it_did_not_create(
+    tmp_path, start_emulator, capsys, env
+):
+    import httpx
+
+    cache_dir, data_dir = env
+    emu = _org(start_emulator, capsys)
+    queued = _queue(tmp_path, emu, capsys, _creates("account", 8))
+    emu.faults.drop(path="accounts/" + BULK)  # never processed; the client cannot know
+    first, _ = _sync(emu, data_dir, cache_dir, retries=0, max_idle_rounds=1)
+    assert first.aborted is not None and "accounts" not in emu.store.tables
+    # Meanwhile someone else creates a record with the id of our third create.
+    theirs = queued[2]["id"]
+    resp = httpx.patch(
+        f"{emu.api_url}accounts({theirs})",
+        json={"name": "Someone else's"},
+        headers={"Authorization": f"Bearer {EMULATOR_TOKEN}", "If-None-Match": "*"},
+    )
+    assert resp.status_code == 204
+    emu.reset_log()
+    report, ops = _sync(emu, data_dir, cache_dir)
+    assert [op["seq"] for op in report.parked] == [queued[2]["seq"]]
+    assert "a different account record with id" in report.parked[0]["last_error"]["message"]
+    assert _writes_to(emu, "accounts") == [("GET", "accounts"), ("POST", "accounts/" + BULK)]
+    names = {r["accountid"]: r["name"] for r in emu.store.rows("accounts")}
+    assert names[theirs] == "Someone else's"  # not overwritten
+    assert names == {**{op["id"]: op["data"]["name"] for op in queued}, theirs: "Someone else's"}
+    assert [op["state"] for op in ops].count("done") == 7
+
+
+def test_a_replay_whose_existence_query_is_refused_checks_each_create_alone(
+    tmp_path, start_emulator, capsys, env
+):
+    cache_dir, data_dir = env
+    emu = _org(start_emulator, capsys)
+    queued = _queue(tmp_path, emu, capsys, _creates("account", 4))
+    emu.faults.lose_response(path="accounts/" + BULK)
+    emu.faults.error(400, "0x80060888", "Filter too complex", path="accounts", method="GET")
+    report, ops = _sync(emu, data_dir, cache_dir, retries=0)
+    assert report.aborted is None and not report.parked, report.lines()
+    assert {op["note"] for op in ops} == {"already applied (an earlier answer was lost)"}
+    creates = writes.state(emu.store).creates
+    assert [creates[("accounts", op["id"])] for op in queued] == [1] * 4
+    # Each create again (in one $batch, 412 each), then each record read back.
+    assert emu.count("accounts/" + BULK) == 1 and emu.count("$batch") == 1
+    assert emu.count("accounts(", "GET") == 4
 
 
 def test_an_update_multiple_that_fails_falls_back_to_one_answer_per_operation(

@@ -242,8 +242,7 @@ def test_repair_of_a_deleted_database_moves_it_aside_and_starts_afresh(
 def test_an_entry_that_is_json_but_no_valid_operation_is_named_with_why(
     tmp_path, data_dir, capsys, queued, entry, reason
 ):
-    _sql(data_dir, "UPDATE Cache SET value = CAST(? AS TEXT) WHERE key = ?", entry,
-         "op:0000000000000007")  # fmt: skip
+    _sql(data_dir, "UPDATE msgavail_ops SET value = CAST(? AS TEXT) WHERE seq = ?", entry, 7)
     listing = run_cli(["queue"], capsys)
     _refused(listing, f"#7 ({reason}", "queue export", "queue repair")
     assert listing.stdout.count("pending ") == N - 1

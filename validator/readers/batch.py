@@ -53,12 +53,26 @@ _REQUEST_LINE = re.compile(r"^([A-Z]+)\s+(\S.*?)(?:\s+HTTP/\d(?:\.\d)?)?\s*$")
 _SEGMENT = re.compile(r"^([A-Za-z_$][\w.$]*)(?:\((.*)\))?$", re.DOTALL)
 _API_PREFIX = re.compile(r"^(?:[a-z][a-z0-9+.-]*://[^/]+)?/?(?:api/data/v\d+(?:\.\d+)*/)?", re.I)
 _ACTION_PREFIX = "Microsoft.Dynamics.CRM."
+_KNOWN_LINES = 1024  # distinct short header lines a file keeps split (see _multipart)
 _LOOKUPS = 4096  # URL segment names whose lookups a file keeps (a hostile file has millions)
 _USUAL_PREFIX = "/api/data/v9.2/"  # what _API_PREFIX removes from most URLs, without the regex
 _DECODER = json.JSONDecoder()
 # One JSON value from an offset, in C (what JSONDecoder.raw_decode calls; not in its stubs).
 _SCAN: t.Callable[[str, int], tuple[t.Any, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
 _new = tuple.__new__  # Operations are built positionally (see readers/structure.py)
+# What a request line says: message, table, id, whether it names a record or an entity set,
+# problems, references, relationship, related records, and whether that is all it depends on.
+_Facts = tuple[
+    str | None,
+    str | None,
+    str | None,
+    bool,
+    tuple[str, ...],
+    tuple[str, ...],
+    str | None,
+    tuple[Related, ...],
+    bool,
+]
 
 # What ended a part: the next delimiter of its multipart body, the closing one, or (inside a
 # changeset) a delimiter of the enclosing batch.
@@ -66,6 +80,7 @@ _NEXT, _CLOSE, _OUTER_NEXT, _OUTER_CLOSE = "next", "close", "outer-next", "outer
 
 
 _BLOCK = 1 << 20  # bytes read at a time; lines are split from each block in C
+_left = operator.length_hint  # lines of a block not yet produced (a list iterator knows)
 
 
 class _Lines:
@@ -80,9 +95,10 @@ class _Lines:
     def __init__(self, fh: t.BinaryIO, path: str) -> None:
         self.path = path
         self._newline_at_end = False
-        self._base = 0  # lines before the current block
-        self._size = 0  # lines in the current block
-        self._it: t.Iterator[str] = iter(())
+        self.last = 0
+        """The number of the current block's last line (``number`` counts back from it)."""
+        self.current: t.Iterator[str] = iter(())
+        """The current block's lines (a list iterator: it knows how many are left)."""
         self._stream = itertools.chain.from_iterable(self._blocks(fh))
 
     def __iter__(self) -> t.Iterator[str]:
@@ -91,7 +107,7 @@ class _Lines:
     @property
     def number(self) -> int:
         """The number of the line most recently produced."""
-        return self._base + self._size - operator.length_hint(self._it)
+        return self.last - _left(self.current)
 
     def _blocks(self, fh: t.BinaryIO) -> t.Iterator[t.Iterator[str]]:
         pending: list[bytes] = []  # a line longer than a block, until its end arrives
@@ -111,7 +127,7 @@ class _Lines:
                 data, pending = b"".join(pending), []
             else:
                 return
-            number = self._base + self._size
+            number = self.last
             try:
                 text = data.decode("utf-8")
             except UnicodeDecodeError as exc:
@@ -127,11 +143,10 @@ class _Lines:
             self._newline_at_end = not lines[-1]
             if self._newline_at_end:
                 lines.pop()
-            self._base = number
-            self._size = len(lines)
-            self._it = iter(lines)
+            self.last = number + len(lines)
+            self.current = iter(lines)
             del lines
-            yield self._it
+            yield self.current
 
     @property
     def end(self) -> int:
@@ -248,6 +263,9 @@ def _multipart(src: _Lines, batch: _Stops, opened: bool, where: int) -> t.Iterat
     """
     stops = batch
     scope = ""
+    # Header lines repeat from part to part (Content-Type: application/http, Content-ID: 1):
+    # each distinct one is split once. Blank lines are never kept (they end the headers).
+    known: dict[str, tuple[str, str]] = {}
     stop = _NEXT if opened else _skip_to_stop(src, stops)
     if stop == _CLOSE:
         raise src.error(f"no '{stops.delim}' part in the multipart body", where)
@@ -265,17 +283,22 @@ def _multipart(src: _Lines, batch: _Stops, opened: bool, where: int) -> t.Iterat
         meaning = stops.meaning
         # The part's own headers, up to the blank line.
         part_headers: dict[str, str] = {}
-        header_line = src.number + 1
+        header_line = src.last - _left(src.current) + 1  # src.number + 1, without the call
         for text in src:
             if text[:2] == "--" and text.rstrip() in meaning:
                 what = "has no request line" if part_headers else "is empty"
                 raise src.error(f"a multipart part {what}", header_line)
-            name, colon, value = text.partition(":")
-            if not colon:
-                if not text or text.isspace():
-                    break
-                _header(src, text, part_headers)  # raises: not a header line
-            part_headers[name.strip().lower()] = value.strip()
+            field = known.get(text)
+            if field is None:
+                name, colon, value = text.partition(":")
+                if not colon:
+                    if not text or text.isspace():
+                        break
+                    _header(src, text, part_headers)  # raises: not a header line
+                field = (name.strip().lower(), value.strip())
+                if len(known) < _KNOWN_LINES and len(text) < 200:
+                    known[text] = field
+            part_headers[field[0]] = field[1]
         ctype = part_headers.get("content-type", "")
         if ctype.lower().startswith("multipart/"):
             if scope or not ctype.lower().startswith("multipart/mixed"):
@@ -314,7 +337,7 @@ def _multipart(src: _Lines, batch: _Stops, opened: bool, where: int) -> t.Iterat
                 if stop is not None:
                     break
             if text and not text.isspace():
-                request_line, number = text, src.number
+                request_line, number = text, src.last - _left(src.current)  # src.number
                 break
         if request_line is None:
             raise src.error("an application/http part has no request line", header_line)
@@ -330,12 +353,17 @@ def _multipart(src: _Lines, batch: _Stops, opened: bool, where: int) -> t.Iterat
                 stop = meaning.get(text.rstrip())
                 if stop is not None:
                     break
-            name, colon, value = text.partition(":")
-            if not colon:
-                if not text or text.isspace():
-                    break
-                _header(src, text, headers)  # raises: not a header line
-            headers[name.strip().lower()] = value.strip()
+            field = known.get(text)
+            if field is None:
+                name, colon, value = text.partition(":")
+                if not colon:
+                    if not text or text.isspace():
+                        break
+                    _header(src, text, headers)  # raises: not a header line
+                field = (name.strip().lower(), value.strip())
+                if len(known) < _KNOWN_LINES and len(text) < 200:
+                    known[text] = field
+            headers[field[0]] = field[1]
         body: t.Any = None
         if stop is None:
             chunks: list[str] = []
@@ -350,7 +378,7 @@ def _multipart(src: _Lines, batch: _Stops, opened: bool, where: int) -> t.Iterat
                     blanks += 1
                     continue
                 if not chunks:
-                    body_line = src.number
+                    body_line = src.last - _left(src.current)  # src.number
                 elif blanks:
                     chunks.append("\n" * blanks)
                 blanks = 0
@@ -367,6 +395,8 @@ def _multipart(src: _Lines, batch: _Stops, opened: bool, where: int) -> t.Iterat
 
 
 def _requests(src: _Lines) -> t.Iterator[_Request]:
+    """The requests of the file: its head read here (raising what is wrong with it), the body
+    by ``_multipart``. Called while iterating ``iter_batch``, so errors raise then."""
     first = ""
     for text in src:
         if text.strip():
@@ -376,8 +406,7 @@ def _requests(src: _Lines) -> t.Iterator[_Request]:
         raise src.error("the file is empty (expected a multipart/mixed $batch body)", 1)
     where = src.number
     if first.startswith("--"):
-        yield from _multipart(src, _Stops(first.strip()[2:]), True, where)
-        return
+        return _multipart(src, _Stops(first.strip()[2:]), True, where)
     headers: dict[str, str] = {}
     if not _REQUEST_LINE.match(first.strip()):
         _header(src, first, headers)
@@ -392,7 +421,7 @@ def _requests(src: _Lines) -> t.Iterator[_Request]:
             "Content-Type: multipart/mixed; boundary=...",
             where,
         )
-    yield from _multipart(src, _Stops(boundary), False, where)
+    return _multipart(src, _Stops(boundary), False, where)
 
 
 def _one_key(piece: str) -> bool:
@@ -423,6 +452,11 @@ def _segments(path: str) -> list[str]:
         pieces = path.split("/")
         if all(_one_key(p) for p in pieces):
             return [s for s in pieces if s]
+    return _walk_segments(path)
+
+
+def _walk_segments(path: str) -> list[str]:
+    """What ``_segments`` answers, one character at a time (its shortcuts must agree)."""
     segs: list[str] = []
     depth = 0
     quoted = False
@@ -469,6 +503,7 @@ def iter_batch(
     scope = ""
     knows_upsert = names is not None and names.message("Upsert") is not None
     lookups: dict[str, tuple[str | None, str | None]] = {}
+    urls: dict[tuple[str, str], _Facts] = {}
     for index, req in enumerate(_requests(_Lines(source, path))):
         if req.scope != scope:
             # A Content-ID is visible only inside its changeset, and a changeset's parts are
@@ -476,24 +511,25 @@ def iter_batch(
             if scope:
                 tables_by_cid = {k: v for k, v in tables_by_cid.items() if not k[0]}
             scope = req.scope
-        op = _operation(index, req, path, names, tables_by_cid, knows_upsert, lookups)
+        op = _operation(index, req, path, names, tables_by_cid, knows_upsert, lookups, urls)
         if req.content_id:
             tables_by_cid[(req.scope, req.content_id)] = op.table
         yield op
 
 
-def _operation(
-    index: int,
-    req: _Request,
-    path: str,
+def _url_facts(
+    method: str,
+    url: str,
+    scope: str,
+    headers: dict[str, str],
+    body: t.Any,
     names: NameLookup | None,
     tables_by_cid: dict[tuple[str, str], str | None],
     knows_upsert: bool,
     lookups: dict[str, tuple[str | None, str | None]],
-) -> Operation:
-    """``req`` as an operation (see the module's mapping); ``knows_upsert``: the data has an
-    Upsert message; ``lookups``: (table, message) by URL segment name, for this file."""
-    url = req.url
+) -> _Facts:
+    """What the request line says (see the module's mapping), and whether that is all it
+    depends on (``cacheable``: no Content-ID reference, no PATCH, no $ref)."""
     if "://" in url:  # absolute: the path of the URL
         try:
             parts = urllib.parse.urlsplit(url)
@@ -509,9 +545,7 @@ def _operation(
     else:
         rel = raw_path[_API_PREFIX.match(raw_path).end() :]  # type: ignore[union-attr]  # or ""
     segs = _segments(urllib.parse.unquote(rel) if "%" in rel else rel)
-    method = req.method.upper()
-    body = req.body
-    headers = req.headers
+    cacheable = method != "PATCH"  # a PATCH depends on its headers
     refs: list[str] = []
     problems: list[str] = []
     message: str | None = None
@@ -519,9 +553,6 @@ def _operation(
     ident: str | None = None
     relationship: str | None = None
     related: tuple[Related, ...] = ()
-    raw = {"method": method, "url": url, "headers": headers, "body": body,
-           "content_id": req.content_id}  # fmt: skip
-
     head = False  # the URL names a record or an entity set: (table, key) below
     key: str | None = None
     rest = segs[1:]
@@ -533,8 +564,9 @@ def _operation(
         first = segs[0]
         label = reference_label(first) if first[:1] == "$" else None
         if label is not None:
+            cacheable = False  # the table is the one of the Content-ID's part
             refs.append(label)
-            head, table, key = True, tables_by_cid.get((req.scope, label)), first
+            head, table, key = True, tables_by_cid.get((scope, label)), first
             ident = first
         else:
             m = _SEGMENT.match(first)
@@ -579,6 +611,7 @@ def _operation(
                 if names:
                     message = names.message(message) or message
         elif rest and rest[-1] == "$ref":
+            cacheable = False  # the related record may be in the body
             if method in ("POST", "PUT"):
                 message = "Associate"
             elif method == "DELETE":
@@ -623,6 +656,37 @@ def _operation(
             problems.append(f"{method} {url}: method not mapped to a message")
     elif message is None and not problems:
         problems.append(f"{method} {url}: cannot tell which message this is")
+    return (message, table, ident, head, tuple(problems), tuple(refs), relationship, related,
+            cacheable)  # fmt: skip
+
+
+def _operation(
+    index: int,
+    req: _Request,
+    path: str,
+    names: NameLookup | None,
+    tables_by_cid: dict[tuple[str, str], str | None],
+    knows_upsert: bool,
+    lookups: dict[str, tuple[str | None, str | None]],
+    urls: dict[tuple[str, str], _Facts],
+) -> Operation:
+    """``req`` as an operation; ``knows_upsert``: the data has an Upsert message; ``lookups``:
+    (table, message) by URL segment name, ``urls``: what each request line said, for this file
+    (a request line that depends on nothing else is read once)."""
+    url = req.url
+    method = req.method.upper()
+    body = req.body
+    headers = req.headers
+    facts = urls.get((method, url))
+    if facts is None:
+        facts = _url_facts(method, url, req.scope, headers, body, names, tables_by_cid,
+                           knows_upsert, lookups)  # fmt: skip
+        if facts[8] and len(urls) < _LOOKUPS:
+            urls[(method, url)] = facts
+    message, table, ident, head, problems, url_refs, relationship, related, _ = facts
+    raw = {"method": method, "url": url, "headers": headers, "body": body,
+           "content_id": req.content_id}  # fmt: skip
+    refs = list(url_refs)
     data: dict[str, t.Any] | None = None
     if isinstance(body, dict):
         data = body
@@ -640,6 +704,6 @@ def _operation(
         index, message, table, None, ident,
         data if message not in ("Associate", "Disassociate") else None,
         data if not head else None, req.content_id, relationship, related, req.line,
-        req.column, path, raw, tuple(problems) if problems else (),
+        req.column, path, raw, problems,
         tuple(dict.fromkeys(refs)) if refs else (), req.scope, None, None, None,
     ))  # fmt: skip

@@ -30,10 +30,15 @@ class Question(t.NamedTuple):
 
 class Step(t.NamedTuple):
     """What one rule does for every operation that asks one question (message, table, secondary
-    table): the findings the question alone decides, and what is left to check per operation."""
+    table): the findings the question alone decides, and what is left to check per operation.
+
+    ``when`` names an Operation field the check needs: operations where it is empty (no
+    ``references``, no ``related``...) are not checked, without a call.
+    """
 
     findings: tuple[str, ...] = ()
     check: OpCheck | None = None
+    when: str | None = None
 
 
 class Rule(t.NamedTuple):

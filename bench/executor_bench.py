@@ -144,12 +144,16 @@ def main() -> int:
                 t0 = time.perf_counter()
                 total = len(queue_operations(j, engine, ops).queued)
                 rate = total / (time.perf_counter() - t0)
-            print(f"enqueue of {total} operations, one plan per transaction: {rate:,.0f} ops/s")
+            print(
+                f"enqueue of {total} operations, one plan per transaction: {rate:,.0f} ops/s",
+                flush=True,
+            )
             top = ceiling(total, bulk, args.bulk_size)
             print(
                 f"server model: {WRITE_MS:.0f} ms per write, {BULK_MS:.0f} ms per bulk record, "
                 f"limits on (time scale {SCALE:.0f}), x-ms-dop-hint {DOP}; {bulk} of {total} "
-                f"operations bulk-eligible; ceiling {top:,.0f} ops/s"
+                f"operations bulk-eligible; ceiling {top:,.0f} ops/s",
+                flush=True,
             )
             strategies = [
                 ("bulk+parallel", {"bulk_size": args.bulk_size, "batch_size": args.batch_size})
@@ -161,8 +165,11 @@ def main() -> int:
             results: dict[str, list[dict[str, t.Any]]] = {}
             for _ in range(args.repeat):
                 for name, options in strategies:
-                    results.setdefault(name, []).append(
-                        replay(emu, master, tmp, name, cache, **options)
+                    run = replay(emu, master, tmp, name, cache, **options)
+                    results.setdefault(name, []).append(run)
+                    print(  # as measured: a long baseline run shows the first figures early
+                        f"  ({name}: {run['seconds']:.1f} s, {total / run['seconds']:,.0f} ops/s)",
+                        flush=True,
                     )
             base = None
             if "sequential $batch" in results:

@@ -100,9 +100,11 @@ def replay(
     shutil.copytree(master, copy)
     time.sleep(1.2 * 300 / SCALE)  # an empty window: every strategy starts with full budgets
     with Journal.open(copy) as j:
+        before = emu.limiter.stats()
         t0 = time.perf_counter()
         report = sync_journal(j, emu.url, SyncOptions(cache_dir=cache, **options))
         took = time.perf_counter() - t0
+        after = emu.limiter.stats()
         states = {op["state"] for op in j.ops()}
     shutil.rmtree(copy)
     assert report.aborted is None and not report.parked, report.lines()
@@ -116,6 +118,15 @@ def replay(
         "throttled": report.throttled,
         "waited": report.waited,
         "parallel": report.peak_parallel,
+        # What the server was charged: the model's sleeps, and the wall time requests spent
+        # in it (sleeps plus the emulator's own work), which the execution-time limit meters.
+        "modelled_s": after.server_time_s - before.server_time_s,
+        "charged_s": after.execution_s - before.execution_s,
+        "refused": {
+            code: n - before.refused.get(code, 0)
+            for code, n in after.refused.items()
+            if n > before.refused.get(code, 0)
+        },
     }
 
 
@@ -185,6 +196,13 @@ def main() -> int:
                     f"ceiling{vs}  requests {mid['requests']} (bulk {mid['bulk_requests']})  "
                     f"429s {mid['throttled']}  waited {mid['waited']:.1f} s  "
                     f"parallel {mid['parallel']}"
+                )
+                charged = mid["charged_s"]
+                print(
+                    f"  {'':<18} server time modelled {mid['modelled_s']:.1f} s, charged "
+                    f"{charged:.1f} s ({charged / secs:.2f} s per s of the 4 allowed; "
+                    f"{total / (charged * 1000 / BUDGET_MS_PER_S):,.0f} ops/s at the charged "
+                    f"cost); 429s by code {mid['refused'] or '-'}"
                 )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -274,7 +274,7 @@ class Snapshot:
         by_key: dict[FilterKey, MessageFilter] = {}
         by_message: dict[str, list[MessageFilter]] = {}
         for f in self._filters:
-            k = filter_key(f.message, f.primary, f.secondary)
+            k = (f.message.lower(), f.primary or "", f.secondary or "")  # filter_key, inlined
             by_key[k] = f
             by_message.setdefault(k[0], []).append(f)
         self._filters_by_key = by_key

@@ -74,8 +74,30 @@ def profile_from_dict(p: JSONDict) -> OfflineProfile:
     )
 
 
+def _filter_dict(f: MessageFilter, labels: t.Mapping[Availability, str]) -> JSONDict:
+    # The hot loop of storing a harvest (20,000 rows): the fields in their order, nulls left
+    # out, without building a dict to filter.
+    message, primary, secondary, availability, custom, visible, version, fid = f
+    d: JSONDict = {"message": message}
+    if primary is not None:
+        d["primary_table"] = primary
+    if secondary is not None:
+        d["secondary_table"] = secondary
+    d["availability"] = labels[availability]
+    if custom is not None:
+        d["custom_processing_step_allowed"] = custom
+    if visible is not None:
+        d["is_visible"] = visible
+    if version is not None:
+        d["version"] = version
+    if fid is not None:
+        d["id"] = fid
+    return d
+
+
 def to_dict(snapshot: Snapshot) -> JSONDict:
     """The snapshot as a JSON-ready dict (stable key and row order, nulls left out)."""
+    labels = {a: a.label for a in Availability}
     src = snapshot.source
     doc: JSONDict = {
         "format": FORMAT_NAME,
@@ -102,21 +124,7 @@ def to_dict(snapshot: Snapshot) -> JSONDict:
             )
             for m in snapshot.messages
         ],
-        "filters": [
-            _drop_none(
-                {
-                    "message": f.message,
-                    "primary_table": f.primary,
-                    "secondary_table": f.secondary,
-                    "availability": f.availability.label,
-                    "custom_processing_step_allowed": f.custom_processing_step_allowed,
-                    "is_visible": f.is_visible,
-                    "version": f.version,
-                    "id": f.id,
-                }
-            )
-            for f in snapshot.filters
-        ],
+        "filters": [_filter_dict(f, labels) for f in snapshot.filters],
         "tables": [_drop_none(tb._asdict()) for tb in snapshot.tables],
         "custom_table_rules": [
             {

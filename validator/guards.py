@@ -131,7 +131,11 @@ def _upsert_item(item: t.Any) -> tuple[t.Mapping[str, t.Any], t.Mapping[str, t.A
 
 def key_segment(key: t.Mapping[str, t.Any]) -> str:
     """The key segment of a record URL for an alternate key, in OData literals:
-    ``{"firstname": "Jo'e", "code": 7}`` -> ``firstname='Jo''e',code=7``."""
+    ``{"firstname": "Jo'e", "code": 7}`` -> ``firstname='Jo''e',code=7``. Characters a URL
+    path cannot carry as they are (space, ``?``, ``#``, ``%``, ``/``, ...) are percent-encoded,
+    so the segment is the same in a request line of a ``$batch`` as in a single request."""
+    import urllib.parse
+
     parts = []
     for name, value in key.items():
         if isinstance(value, bool):
@@ -141,7 +145,8 @@ def key_segment(key: t.Mapping[str, t.Any]) -> str:
         elif isinstance(value, (int, float, uuid.UUID)):
             literal = str(value)
         else:
-            literal = "'" + str(value).replace("'", "''") + "'"
+            text = urllib.parse.quote(str(value).replace("'", "''"), safe="'@:!*")
+            literal = f"'{text}'"
         parts.append(f"{name.lower()}={literal}")
     return ",".join(parts)
 

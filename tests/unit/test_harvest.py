@@ -150,3 +150,32 @@ def test_probe_notices_a_profile_published_or_changed_after_the_harvest(emulator
             {"IsOfflineInMobileClient": {**table["IsOfflineInMobileClient"], "Value": False}},
         )
         assert probe(client) != fingerprint
+
+
+def test_filter_rows_become_sorted_filters_whatever_their_spelling() -> None:
+    # The hot loop (metadata.harvest._filters) looks repeated table spellings up instead of
+    # working each out: the values Dataverse may send must still map as documented.
+    from metadata.harvest import _filters
+    from metadata.model import MessageFilter
+
+    names: dict[str | None, str] = {"m1": "Update"}
+    rows = [
+        {"sdkmessageid": {"name": "Create"}, "primaryobjecttypecode": "Account",
+         "secondaryobjecttypecode": "none", "availability": 2, "isvisible": {"Value": False},
+         "versionnumber": "7", "sdkmessagefilterid": "f1"},
+        {"_sdkmessageid_value": "m1", "primaryobjecttypecode": "None", "availability": "Server",
+         "iscustomprocessingstepallowed": True, "versionnumber": 9},
+        {"_sdkmessageid_value": "gone", "primaryobjecttypecode": "account", "availability": 0},
+        {"sdkmessageid": {"name": "create"}, "primaryobjecttypecode": "account",
+         "secondaryobjecttypecode": 5, "availability": 1, "isvisible": 1},
+        {"sdkmessageid": {"name": "Create"}, "primaryobjecttypecode": "", "availability": 0},
+    ]  # fmt: skip
+    filters, skipped = _filters(rows, names)
+    assert skipped == 1
+    assert filters == [
+        MessageFilter("Create", None, None, Availability.SERVER),
+        MessageFilter("Create", "account", None, Availability.ALL, None, False, 7, "f1"),
+        MessageFilter("create", "account", None, Availability.CLIENT),
+        MessageFilter("Update", None, None, Availability.SERVER, True, None, 9),
+    ]
+    assert all(type(f) is MessageFilter for f in filters)

@@ -18,7 +18,7 @@ import os
 import typing as t
 
 from metadata.errors import PlanError
-from validator.executor.journal import Journal, LocalRecord, Op
+from validator.executor.journal import Journal, LocalRecord, Op, paused_gc
 from validator.names import NameResolver
 from validator.plan import bind_reference, reference_label
 from validator.rules.ma006_invalid_operation import NEEDS_ID
@@ -274,32 +274,34 @@ def queue_operations(
     Returns the stored entries; on any error nothing at all is queued.
     """
     skip = dict(skip or {})
-    skipped_labels: set[str] = set()
-    skipped: list[Skipped] = []
-    enq = Enqueuer(engine)
-    entries: list[Op] = []
-    for op in operations:
-        blocked = next((lbl for lbl in op.references if lbl in skipped_labels), None)
-        read = op.index not in skip and is_read(enq.engine.names.message(op.message or ""))
-        if op.index in skip or blocked or read:
-            reason = skip.get(op.index) or (
-                f"it refers to ${blocked}, which was skipped"
-                if blocked
-                else "a read: nothing to play back (`msgavail get` reads the local store)"
-            )
-            skipped.append(
-                Skipped(op.index, op.line, op.column, op.message or "", op.table, reason)
-            )
-            if op.label:
-                skipped_labels.add(op.label)
-            continue
-        entries.extend(enq.build(op))
-    # One transaction, a few statements: every entry, every local record, the counter.
-    with journal.transaction():
-        queued = journal.append_many(entries)
-        local = LocalWrites(journal)
-        local.prefetch(queued)
-        for stored in queued:
-            apply_local(local, stored)
-        local.flush()
+    # Building and storing a plan creates several objects per operation, none in a cycle.
+    with paused_gc():
+        skipped_labels: set[str] = set()
+        skipped: list[Skipped] = []
+        enq = Enqueuer(engine)
+        entries: list[Op] = []
+        for op in operations:
+            blocked = next((lbl for lbl in op.references if lbl in skipped_labels), None)
+            read = op.index not in skip and is_read(enq.engine.names.message(op.message or ""))
+            if op.index in skip or blocked or read:
+                reason = skip.get(op.index) or (
+                    f"it refers to ${blocked}, which was skipped"
+                    if blocked
+                    else "a read: nothing to play back (`msgavail get` reads the local store)"
+                )
+                skipped.append(
+                    Skipped(op.index, op.line, op.column, op.message or "", op.table, reason)
+                )
+                if op.label:
+                    skipped_labels.add(op.label)
+                continue
+            entries.extend(enq.build(op))
+        # One transaction, a few statements: every entry, every local record, the counter.
+        with journal.transaction():
+            queued = journal.append_many(entries)
+            local = LocalWrites(journal)
+            local.prefetch(queued)
+            for stored in queued:
+                apply_local(local, stored)
+            local.flush()
     return QueueResult(tuple(queued), tuple(skipped))

@@ -1,11 +1,15 @@
 """The durable offline journal and the local store, in one diskcache directory per org.
 
-One diskcache ``Cache`` database holds three kinds of keys, so that a local write and its
-journal entry commit in one SQLite transaction (the outbox rule)::
+The directory is a diskcache ``Cache`` (its database ``cache.db``, SQLite in WAL mode). One
+database holds everything, so that a local write and its journal entry commit in one SQLite
+transaction (the outbox rule)::
 
-    meta:seq                 the last sequence number handed out (monotonic, never reused)
-    op:<seq, 16 digits>      one queued operation (JSON text), state pending/in-flight/done/...
-    rec:<table>:<id>         the local copy of a record as the user's offline writes left it
+    Cache (diskcache's table)  meta:seq   the last sequence number handed out (never reused)
+                               meta:org   the org this journal plays back to
+    msgavail_ops               seq INTEGER PRIMARY KEY, value: one queued operation (JSON text),
+                               state pending/in-flight/done/...
+    msgavail_records           key "<table>:<id lowered>", value: the local copy of a record as
+                               the user's offline writes left it (JSON text)
 
 Settings follow the measurements in docs/reference/offline-sync.md §4: no eviction (a plain
 Cache culls silently), ``synchronous=FULL`` (WAL+NORMAL may roll back a commit on power loss),
@@ -13,16 +17,24 @@ every value inline in SQLite (side files are written without fsync, and a missin
 reads spin), and JSON text instead of pickles (a renamed class would poison the journal).
 Operations are never popped: playback reads, sends, then rewrites the state (peek/ack).
 
-Why SQL beside diskcache. diskcache creates the database, owns its schema and settings and
-checks it (``Cache.check``), and every row we write is a row ``Cache.get`` reads (key, raw=1,
-mode raw, the value inline). But its API reads one key per statement and pages ``iterkeys``
-with a query that rescans the key index (quadratic at 100,000 operations), and ``set`` costs
-several statements per key; it documents no bulk read or write, and its SQL connection is not
-public. So the journal opens its own connection to the same database file (WAL, so readers and
-the writer do not block each other; ``synchronous=FULL`` set on it, as diskcache sets it on
-its own), reads operations with one ordered range query over the key index, and writes a whole
-plan, or a whole playback round, with ``executemany`` in one ``BEGIN IMMEDIATE`` transaction.
-diskcache's triggers keep its count and size consistent with those writes.
+Why tables of our own beside diskcache's (format 2; docs/reference/offline-sync.md §4.7).
+diskcache creates the directory and the database with the durable settings, applies them,
+keeps the two meta entries and checks the whole file (``Cache.check``: SQLite's integrity check
+covers every table). But its documented API reads and writes one key per call (``set`` 41,000
+keys/s, ``iterkeys`` quadratic at 100,000 keys) and documents no bulk read or write, and its
+``Cache`` table is built for a cache: two triggers per row keep a count and a size for culling
+and an index serves expiry, none of which a journal uses. Writing a 100,000-op
+plan's 150,000 rows (operations and local records) into that table took 2.0 s of CPU, into a
+plain table 0.35 s: the difference alone was a third of the enqueue budget. So operations and
+records live in two tables of ours in the same file, written with ``executemany`` and read with
+one ordered range query on the integer key, on the journal's own connection (``synchronous=
+FULL`` set on it as diskcache sets it on its own); the counter stays a diskcache entry, updated
+in the same ``BEGIN IMMEDIATE`` transaction.
+
+Format 1 (earlier releases, which stored ``op:<seq>`` and ``rec:<table>:<id>`` entries in
+diskcache's table) is converted when the journal is opened: every entry is moved into the new
+tables in one transaction, and :meth:`Journal.verify` says so once. An older msgavail does not
+see the moved entries: after the conversion the journal is this version's.
 
 Integrity (nothing is overwritten or forgotten silently):
 
@@ -31,15 +43,17 @@ Integrity (nothing is overwritten or forgotten silently):
   (``JournalDamagedError``), never re-created empty;
 * operations are INSERTed, never replaced, and numbered after both the counter and the highest
   sequence present: a counter that went back (or vanished) cannot make an append overwrite;
-* every entry read is validated (UTF-8, JSON, the shape of an operation, its key); damaged ones
-  are named, every readable one is kept, and SQLite's own errors (a garbled page) become the
-  same error with the ways out: ``msgavail queue export`` and ``msgavail queue repair``.
+* every entry read is validated (UTF-8, JSON, the shape of an operation, its sequence number);
+  damaged ones are named, every readable one is kept, and SQLite's own errors (a garbled page)
+  become the same error with the ways out: ``msgavail queue export`` and ``msgavail queue
+  repair``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import gc
 import json
 import os
 import sqlite3
@@ -59,26 +73,42 @@ DBNAME = "cache.db"  # diskcache.core.DBNAME, the database in a Cache directory
 
 _SEQ_KEY = "meta:seq"
 _ORG_KEY = "meta:org"
-_OP_PREFIX = "op:"
+_OP_PREFIX = "op:"  # format 1: operations as diskcache entries (moved into _OPS when opened)
 _OP_END = "op;"  # the first key after every "op:..." key
-_REC_PREFIX = "rec:"
-_MODE_RAW = 1  # diskcache.core.MODE_RAW: the value is in the row itself
+_REC_PREFIX = "rec:"  # format 1: local records as diskcache entries
+_REC_END = "rec;"
+_OPS = "msgavail_ops"
+_RECORDS = "msgavail_records"
+_SCHEMA = (
+    f"CREATE TABLE IF NOT EXISTS {_OPS} (seq INTEGER PRIMARY KEY, value TEXT NOT NULL)",
+    f"CREATE TABLE IF NOT EXISTS {_RECORDS} (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+)
 _SETTINGS: dict[str, t.Any] = {
     "eviction_policy": "none",
     "sqlite_synchronous": 2,  # FULL
     "disk_min_file_size": 2**30,  # keep every value inline in SQLite
     "cull_limit": 0,
+    # diskcache's defaults map 64 MiB of the file and cache 32 MiB of pages per connection;
+    # both count in a process's resident set, and a journal is read once, in order: a sync of
+    # 100,000 operations (71 MiB on disk) peaked at 165 MiB with them, 75 MiB with these, at
+    # the same speed (issue 10; bench/sync_memory_bench.py). Stored by diskcache in Settings.
+    "sqlite_mmap_size": 0,
+    "sqlite_cache_size": 2**11,  # pages: 8 MiB
 }
 _PRAGMAS = frozenset({"cache_size", "mmap_size", "synchronous"})
-_INSERT = (
+# The two meta entries, as diskcache.Cache.set writes them (raw key, value inline, no expiry).
+_META_UPSERT = (
     "INSERT INTO Cache(key, raw, store_time, expire_time, access_time, access_count, tag, size,"
     " mode, filename, value) VALUES (?, 1, ?, NULL, ?, 0, NULL, 0, 1, NULL, ?)"
-)
-_UPSERT = (
-    _INSERT + " ON CONFLICT(key, raw) DO UPDATE SET value = excluded.value,"
+    " ON CONFLICT(key, raw) DO UPDATE SET value = excluded.value,"
     " store_time = excluded.store_time, access_time = excluded.access_time"
 )
-_UPDATE = "UPDATE Cache SET value = ?, store_time = ?, access_time = ? WHERE key = ? AND raw = 1"
+_INSERT = f"INSERT INTO {_OPS} (value, seq) VALUES (?, ?)"
+_UPDATE = f"UPDATE {_OPS} SET value = ? WHERE seq = ?"
+_RECORD_UPSERT = (
+    f"INSERT INTO {_RECORDS} (key, value) VALUES (?, ?)"
+    " ON CONFLICT(key) DO UPDATE SET value = excluded.value"
+)
 _HOW_OUT = (
     "`msgavail queue export{sel} -o FILE` saves every readable operation as a plan, "
     "`msgavail queue repair{sel}` moves the damaged journal aside and keeps every readable one"
@@ -94,7 +124,22 @@ def op_key(seq: int) -> str:
 
 
 def record_key(table: str, record_id: str) -> str:
-    return f"{_REC_PREFIX}{table}:{record_id.lower()}"
+    return f"{table}:{record_id.lower()}"
+
+
+@contextlib.contextmanager
+def paused_gc() -> t.Iterator[None]:
+    """The cyclic garbage collector paused while a bulk read or write builds objects that
+    form no cycles (decoded or encoded JSON): with 100,000 operations alive, each collection
+    walks them all, and collections were a third of queuing a 100,000-op plan. Nested uses
+    and a collector already off are left as they were."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 # One encoder for every entry: json.dumps with separators builds a new one per call (2x slower).
@@ -197,12 +242,27 @@ def count_states(ops: t.Iterable[Op]) -> dict[str, int]:
     return {s: found[s] for s in STATES if s in found}
 
 
-def _decode_op(key: str, raw: t.Any) -> Op | Damage:
+def _legacy_seq(key: str) -> int | None:
+    """The sequence number in a format-1 key ``op:<seq, 16 digits>``."""
+    digits = key[len(_OP_PREFIX) :]
+    return int(digits) if digits.isdigit() else None
+
+
+_STATE_SET = frozenset(STATES)
+
+
+def _valid(value: t.Any, seq: int | None) -> bool:
+    """The shape every stored operation has (the fast path of :func:`_decode_op`)."""
+    return (
+        type(value) is dict
+        and value.get("seq") == seq
+        and value.get("state") in _STATE_SET
+        and type(value.get("message")) is str
+    )
+
+
+def _decode_op(key: str, seq: int | None, raw: t.Any) -> Op | Damage:
     """An operation from its stored value, or why it is not one."""
-    try:
-        seq: int | None = int(key[len(_OP_PREFIX) :])
-    except ValueError:
-        seq = None
     if isinstance(raw, str):
         raw = raw.encode("utf-8", "surrogatepass")
     if not isinstance(raw, bytes):
@@ -224,6 +284,34 @@ def _decode_op(key: str, raw: t.Any) -> Op | Damage:
     return t.cast(Op, value)
 
 
+def _decode_rows(
+    rows: t.Iterable[tuple[t.Any, t.Any]],
+    states: t.Container[str] | None,
+    ops: list[Op],
+    damaged: list[Damage],
+) -> int:
+    """Decode ``(seq, value)`` rows into ``ops`` (those in ``states``) and ``damaged``; the
+    last sequence number seen. The common case (valid JSON of an operation) costs one
+    ``json.loads`` and four checks; anything else takes :func:`_decode_op` to say why."""
+    loads, append, last = json.loads, ops.append, 0
+    for seq, raw in rows:
+        last = seq
+        try:
+            value = loads(raw)
+        except (ValueError, TypeError):  # UnicodeDecodeError included
+            value = None
+        if _valid(value, seq) and (raw.isascii() if type(raw) is bytes else True):
+            if states is None or value["state"] in states:
+                append(value)
+            continue
+        found = _decode_op(op_key(seq), seq, raw)
+        if isinstance(found, Damage):
+            damaged.append(found)
+        else:  # readable, but not as written: the journal escapes every non-ASCII character
+            damaged.append(Damage(op_key(seq), seq, "not ASCII JSON as written"))
+    return last
+
+
 class Journal:
     """The journal and local store of one org. Open with :meth:`open`; close when done."""
 
@@ -233,6 +321,7 @@ class Journal:
         self._con = con
         self._depth = 0
         self._lock_fd: int | None = None
+        self._notices: list[str] = []  # what opening changed, for verify() to tell
         self.selector = ""  # how commands name this journal in advice (" --journal NAME")
 
     # -- life cycle --------------------------------------------------------------------------
@@ -284,7 +373,40 @@ class Journal:
         except sqlite3.DatabaseError as exc:
             cache.close()
             raise _damaged(path, str(exc)) from None
-        return cls(path, cache, con)
+        journal = cls(path, cache, con)
+        try:
+            journal._prepare()
+        except BaseException:
+            journal.close()
+            raise
+        return journal
+
+    def _prepare(self) -> None:
+        """Our two tables, and a format-1 journal's entries moved into them (one transaction,
+        announced by the next :meth:`verify`)."""
+        with self._sql_errors():
+            tables = {
+                row[0]
+                for row in self._con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            }
+            legacy = any(
+                self._con.execute(
+                    "SELECT 1 FROM Cache WHERE key >= ? AND key < ? AND raw = 1 LIMIT 1", bounds
+                ).fetchone()
+                for bounds in ((_OP_PREFIX, _OP_END), (_REC_PREFIX, _REC_END))
+            )
+        if {_OPS.encode(), _RECORDS.encode()} <= tables and not legacy:
+            return
+        with self.transaction(), self._sql_errors():
+            for statement in _SCHEMA:
+                self._con.execute(statement)
+            ops, records = _convert_format1(self._con)
+        if ops or records:
+            self._notices.append(
+                f"the journal {self.name} was converted to this version's format: {ops} "
+                f"operation(s) and {records} local record(s) moved into its own tables in the "
+                "same database, in one transaction (an older msgavail no longer sees them)"
+            )
 
     @property
     def name(self) -> str:
@@ -363,7 +485,9 @@ class Journal:
         """The checks before a write: SQLite's quick check, every entry readable (when
         ``entries``), and the sequence counter against the highest sequence present (a
         counter that went back is repaired: appends are numbered after both anyway).
-        Raises JournalDamagedError; returns what it repaired, for the user to hear of."""
+        Raises JournalDamagedError; returns what it repaired or converted, for the user to
+        hear of."""
+        notices = list(self._notices)  # told once, by the first verify that passes
         with self._sql_errors():
             rows = self._con.execute("PRAGMA quick_check").fetchall()
         problems = [r[0].decode() if isinstance(r[0], bytes) else str(r[0]) for r in rows]
@@ -377,11 +501,12 @@ class Journal:
         if highest > counter:
             with self.transaction():
                 self._write_counter(highest)
-            return [
+            notices.append(
                 f"the sequence counter of journal {self.name} was {counter}, below the highest "
                 f"queued operation #{highest}; it was set to {highest} (nothing was overwritten)"
-            ]
-        return []
+            )
+        self._notices = []
+        return notices
 
     def _damaged_entries(self) -> list[Damage]:
         """The operations that do not decode, found in SQL (SQLite's json_valid; and ASCII,
@@ -392,20 +517,25 @@ class Journal:
         )
         with self._sql_errors():
             rows = self._con.execute(
-                "SELECT key, value FROM Cache WHERE key >= ? AND key < ? AND raw = 1 AND NOT"
+                f"SELECT seq, value FROM {_OPS} WHERE NOT"
                 " CASE WHEN json_valid(value) THEN json_type(value) = 'object'"
-                " AND msgavail_ascii(CAST(value AS BLOB)) ELSE 0 END",
-                (_OP_PREFIX, _OP_END),
+                " AND msgavail_ascii(CAST(value AS BLOB)) ELSE 0 END"
             ).fetchall()
         found: list[Damage] = []
-        for raw_key, value in rows:
-            key = raw_key.decode("utf-8", "replace")
-            decoded = _decode_op(key, value)
-            if isinstance(decoded, Damage):
-                found.append(decoded)
-            elif not value.isascii():
-                found.append(Damage(key, decoded["seq"], "not ASCII JSON as written"))
-        return found
+        _decode_rows(rows, (), [], found)
+        return found + self._left_behind()
+
+    def _left_behind(self) -> list[Damage]:
+        """Format-1 operations the conversion could not move (see :func:`_convert_format1`)."""
+        with self._sql_errors():
+            rows = self._con.execute(
+                f"SELECT key FROM Cache WHERE {_FORMAT1_OPS} ORDER BY key"
+            ).fetchall()
+        out = []
+        for (raw_key,) in rows:
+            key = raw_key.decode("utf-8", "replace") if isinstance(raw_key, bytes) else raw_key
+            out.append(Damage(key, _legacy_seq(key), "an entry of the old format not converted"))
+        return out
 
     # -- single playback process -------------------------------------------------------------
     def acquire_playback_lock(self) -> None:
@@ -430,12 +560,11 @@ class Journal:
         replaced."""
         if not ops:
             return []
-        with self.transaction():
+        with self.transaction(), paused_gc():
             seq = max(self.last_seq(), self._highest_seq())
             now = _now()
-            stamp = time.time()
+            first = seq + 1
             stored: list[Op] = []
-            rows = []
             for op in ops:
                 seq += 1
                 entry: Op = {
@@ -452,17 +581,17 @@ class Journal:
                 }
                 entry["seq"] = seq
                 stored.append(entry)
-                rows.append((op_key(seq), stamp, stamp, _dumps(entry)))
             with self._sql_errors():
-                self._con.executemany(_INSERT, rows)
+                self._con.executemany(
+                    _INSERT, zip(map(_dumps, stored), range(first, seq + 1), strict=True)
+                )
             self._write_counter(seq)
         return stored
 
     def restore(self, ops: t.Sequence[Op], counter: int) -> None:
         """Store operations as they were (their own sequence numbers and states), e.g. those
         saved from a damaged journal; the counter is set to ``counter`` or beyond."""
-        stamp = time.time()
-        rows = [(op_key(op["seq"]), stamp, stamp, _dumps(op)) for op in ops]
+        rows = [(_dumps(op), op["seq"]) for op in ops]
         with self.transaction():
             with self._sql_errors():
                 self._con.executemany(_INSERT, rows)
@@ -471,7 +600,7 @@ class Journal:
     def _write_counter(self, seq: int) -> None:
         stamp = time.time()
         with self._sql_errors():
-            self._con.execute(_UPSERT, (_SEQ_KEY, stamp, stamp, seq))
+            self._con.execute(_META_UPSERT, (_SEQ_KEY, stamp, stamp, seq))
 
     def put(self, op: Op) -> None:
         """Rewrite a stored operation (its position in the journal does not change)."""
@@ -479,11 +608,11 @@ class Journal:
 
     def put_many(self, ops: t.Iterable[Op]) -> None:
         """Rewrite stored operations, all in one transaction."""
-        now, stamp = _now(), time.time()
+        now = _now()
         rows = []
         for op in ops:
             op["updated_at"] = now
-            rows.append((_dumps(op), stamp, stamp, op_key(op["seq"])))
+            rows.append((_dumps(op), op["seq"]))
         if not rows:
             return
         with self.transaction(), self._sql_errors():
@@ -506,7 +635,9 @@ class Journal:
         if org and self.org is None:
             stamp = time.time()
             with self.transaction(), self._sql_errors():
-                self._con.execute(_UPSERT, (_ORG_KEY, stamp, stamp, _dumps(normalize_org(org))))
+                self._con.execute(
+                    _META_UPSERT, (_ORG_KEY, stamp, stamp, _dumps(normalize_org(org)))
+                )
 
     def forget(self, ops: t.Iterable[Op]) -> int:
         """Remove finished entries (done or dropped) for good, in one transaction. Entries
@@ -517,8 +648,7 @@ class Journal:
                 raise JournalError(f"operation #{op['seq']} is {op['state']}; it cannot be pruned")
         with self.transaction(), self._sql_errors():
             self._con.executemany(
-                "DELETE FROM Cache WHERE key = ? AND raw = 1",
-                [(op_key(op["seq"]),) for op in chosen],
+                f"DELETE FROM {_OPS} WHERE seq = ?", [(op["seq"],) for op in chosen]
             )
         return len(chosen)
 
@@ -532,12 +662,13 @@ class Journal:
 
     def _json(self, key: str) -> t.Any:
         raw = self._value(key)
-        if raw is None:
-            return None
+        return None if raw is None else self._loads(f"entry {key}", raw)
+
+    def _loads(self, what: str, raw: t.Any) -> t.Any:
         try:
             return json.loads(raw)
-        except ValueError as exc:  # UnicodeDecodeError included
-            detail = f"entry {key} is unreadable ({exc})"
+        except (ValueError, TypeError) as exc:  # UnicodeDecodeError included
+            detail = f"{what} is unreadable ({exc})"
             raise _damaged(self.directory, detail, self.selector) from None
 
     @property
@@ -551,25 +682,15 @@ class Journal:
 
     def _highest_seq(self) -> int:
         with self._sql_errors():
-            row = self._con.execute(
-                "SELECT key FROM Cache WHERE key >= ? AND key < ? AND raw = 1"
-                " ORDER BY key DESC LIMIT 1",
-                (_OP_PREFIX, _OP_END),
-            ).fetchone()
-        if row is None:
-            return 0
-        key = row[0].decode() if isinstance(row[0], bytes) else str(row[0])
-        try:
-            return int(key[len(_OP_PREFIX) :])
-        except ValueError:
-            return 0
+            row = self._con.execute(f"SELECT MAX(seq) FROM {_OPS}").fetchone()
+        return int(row[0] or 0)
 
     def get(self, seq: int) -> Op | None:
-        key = op_key(seq)
-        raw = self._value(key)
-        if raw is None:
+        with self._sql_errors():
+            row = self._con.execute(f"SELECT value FROM {_OPS} WHERE seq = ?", (seq,)).fetchone()
+        if row is None:
             return None
-        found = _decode_op(key, raw)
+        found = _decode_op(op_key(seq), seq, row[0])
         if isinstance(found, Damage):
             raise self.damaged_error([found])
         return found
@@ -580,18 +701,10 @@ class Journal:
         cannot read the database itself (see :func:`salvage` for that case)."""
         ops: list[Op] = []
         damaged: list[Damage] = []
-        with self._sql_errors():
-            rows = self._con.execute(
-                "SELECT key, value FROM Cache WHERE key >= ? AND key < ? AND raw = 1 ORDER BY key",
-                (_OP_PREFIX, _OP_END),
-            ).fetchall()
-        for raw_key, value in rows:
-            key = raw_key.decode("utf-8", "replace") if isinstance(raw_key, bytes) else raw_key
-            found = _decode_op(key, value)
-            if isinstance(found, Damage):
-                damaged.append(found)
-            elif states is None or found["state"] in states:
-                ops.append(found)
+        with self._sql_errors(), paused_gc():
+            rows = self._con.execute(f"SELECT seq, value FROM {_OPS} ORDER BY seq")
+            _decode_rows(rows, states, ops, damaged)
+        damaged.extend(self._left_behind())
         return Scan(ops, damaged)
 
     def ops(self, states: t.Container[str] | None = None) -> list[Op]:
@@ -601,6 +714,31 @@ class Journal:
         if found.damaged:
             raise self.damaged_error(found.damaged)
         return found.ops
+
+    def iter_ops(
+        self, states: t.Container[str] | None = None, *, chunk: int = 2000, after: int = 0
+    ) -> t.Iterator[list[Op]]:
+        """:meth:`ops` in chunks of up to ``chunk`` operations (those after ``after``), read
+        one range query each, so that a caller holds one chunk at a time, not the journal.
+        Each chunk reflects the journal when it is read: writes made between chunks are seen.
+        A damaged entry raises JournalDamagedError when its chunk is reached; check first
+        with :meth:`verify` when nothing may be done before that is known."""
+        last = after
+        while True:
+            ops: list[Op] = []
+            damaged: list[Damage] = []
+            with self._sql_errors(), paused_gc():
+                rows = self._con.execute(
+                    f"SELECT seq, value FROM {_OPS} WHERE seq > ? ORDER BY seq LIMIT ?",
+                    (last, chunk),
+                ).fetchall()
+                if not rows:
+                    return
+                last = _decode_rows(rows, states, ops, damaged)
+            if damaged:
+                raise self.damaged_error(damaged)
+            if ops:
+                yield ops
 
     def counts(self) -> dict[str, int]:
         return self.scan().counts()
@@ -618,7 +756,14 @@ class Journal:
 
     # -- local store -------------------------------------------------------------------------
     def record(self, table: str, record_id: str) -> LocalRecord | None:
-        return t.cast("LocalRecord | None", self._json(record_key(table, record_id)))
+        key = record_key(table, record_id)
+        with self._sql_errors():
+            row = self._con.execute(
+                f"SELECT value FROM {_RECORDS} WHERE key = ?", (key,)
+            ).fetchone()
+        if row is None:
+            return None
+        return t.cast(LocalRecord, self._loads(f"local record {key}", row[0]))
 
     def records_by_id(
         self, wanted: t.Iterable[tuple[str, str]]
@@ -627,58 +772,47 @@ class Journal:
         read 500 keys per statement."""
         keys = [record_key(table, record_id) for table, record_id in wanted]
         found: dict[tuple[str, str], LocalRecord] = {}
-        for i in range(0, len(keys), 500):
-            chunk = keys[i : i + 500]
-            marks = ",".join("?" * len(chunk))
-            with self._sql_errors():
-                rows = self._con.execute(
-                    f"SELECT key, value FROM Cache WHERE raw = 1 AND key IN ({marks})", chunk
-                ).fetchall()
-            for key, value in rows:
-                try:
-                    rec = t.cast(LocalRecord, json.loads(value))
-                except ValueError as exc:
-                    detail = f"local record {key.decode('utf-8', 'replace')} is unreadable ({exc})"
-                    raise _damaged(self.directory, detail, self.selector) from None
-                found[(rec["table"], rec["id"].lower())] = rec
+        with paused_gc():
+            for i in range(0, len(keys), 500):
+                chunk = keys[i : i + 500]
+                marks = ",".join("?" * len(chunk))
+                with self._sql_errors():
+                    rows = self._con.execute(
+                        f"SELECT key, value FROM {_RECORDS} WHERE key IN ({marks})", chunk
+                    ).fetchall()
+                for key, value in rows:
+                    name = key.decode("utf-8", "replace")
+                    rec = t.cast(LocalRecord, self._loads(f"local record {name}", value))
+                    found[(rec["table"], rec["id"].lower())] = rec
         return found
 
     def put_record(self, rec: LocalRecord) -> None:
         self.put_records([rec])
 
     def put_records(self, recs: t.Iterable[LocalRecord]) -> None:
-        stamp = time.time()
-        rows = [(record_key(r["table"], r["id"]), stamp, stamp, _dumps(r)) for r in recs]
+        with paused_gc():
+            rows = [(record_key(r["table"], r["id"]), _dumps(r)) for r in recs]
         if rows:
             with self.transaction(), self._sql_errors():
-                self._con.executemany(_UPSERT, rows)
+                self._con.executemany(_RECORD_UPSERT, rows)
 
     def records(self, table: str) -> t.Iterator[LocalRecord]:
-        prefix = f"{_REC_PREFIX}{table}:"
+        prefix = f"{table}:"
         with self._sql_errors():
             rows = self._con.execute(
-                "SELECT key, value FROM Cache WHERE key >= ? AND key < ? AND raw = 1 ORDER BY key",
+                f"SELECT key, value FROM {_RECORDS} WHERE key >= ? AND key < ? ORDER BY key",
                 (prefix, prefix[:-1] + ";"),
             ).fetchall()
         for key, value in rows:
-            try:
-                yield t.cast(LocalRecord, json.loads(value))
-            except ValueError as exc:
-                raise _damaged(
-                    self.directory,
-                    f"local record {key.decode('utf-8', 'replace')} is unreadable ({exc})",
-                    self.selector,
-                ) from None
+            what = f"local record {key.decode('utf-8', 'replace')}"
+            yield t.cast(LocalRecord, self._loads(what, value))
 
     def all_records(self) -> tuple[list[LocalRecord], list[str]]:
         """Every readable local record, and the keys of those that cannot be read."""
         good: list[LocalRecord] = []
         bad: list[str] = []
         with self._sql_errors():
-            rows = self._con.execute(
-                "SELECT key, value FROM Cache WHERE key >= ? AND key < ? AND raw = 1",
-                (_REC_PREFIX, "rec;"),
-            ).fetchall()
+            rows = self._con.execute(f"SELECT key, value FROM {_RECORDS}").fetchall()
         for key, value in rows:
             try:
                 rec = json.loads(value)
@@ -688,6 +822,35 @@ class Journal:
             except (ValueError, TypeError):
                 bad.append(key.decode("utf-8", "replace") if isinstance(key, bytes) else key)
         return good, bad
+
+
+_FORMAT1_OPS = "key >= 'op:' AND key < 'op;' AND raw = 1"
+_FORMAT1_RECORDS = "key >= 'rec:' AND key < 'rec;' AND raw = 1"
+
+
+def _convert_format1(con: sqlite3.Connection) -> tuple[int, int]:
+    """Move format-1 entries (diskcache entries ``op:<seq>`` and ``rec:<table>:<id>``) into
+    our tables, inside the caller's transaction: (operations, records) moved. An operation
+    whose key is not a sequence number, or whose number is taken, stays where it is, and
+    :meth:`Journal.scan` reports it as damaged (``queue export`` and ``repair`` read it)."""
+    moved_ops = con.execute(
+        f"INSERT INTO {_OPS} (seq, value) SELECT CAST(substr(key, 4) AS INTEGER), value"
+        f" FROM Cache WHERE {_FORMAT1_OPS} AND value IS NOT NULL AND length(key) = 19"
+        " AND substr(key, 4) NOT GLOB '*[^0-9]*'"
+        f" AND CAST(substr(key, 4) AS INTEGER) NOT IN (SELECT seq FROM {_OPS})"
+    ).rowcount
+    con.execute(
+        f"DELETE FROM Cache WHERE {_FORMAT1_OPS} AND EXISTS (SELECT 1 FROM {_OPS} o"
+        " WHERE o.seq = CAST(substr(Cache.key, 4) AS INTEGER) AND o.value IS Cache.value)"
+    )
+    # A record entry still in diskcache's table was written last (by an older msgavail).
+    moved_records = con.execute(
+        f"INSERT INTO {_RECORDS} (key, value) SELECT substr(key, 5), value FROM Cache"
+        f" WHERE {_FORMAT1_RECORDS} AND value IS NOT NULL"
+        " ON CONFLICT(key) DO UPDATE SET value = excluded.value"
+    ).rowcount
+    con.execute(f"DELETE FROM Cache WHERE {_FORMAT1_RECORDS} AND value IS NOT NULL")
+    return moved_ops, moved_records
 
 
 def _damaged(path: str, detail: str, selector: str = "") -> JournalDamagedError:
@@ -700,7 +863,8 @@ def _damaged(path: str, detail: str, selector: str = "") -> JournalDamagedError:
 
 def _create(path: str, timeout: float) -> None:
     """A new, empty journal: built beside its place and renamed into it, so that a journal
-    directory always has its database (a kill before the rename leaves only the temp dir)."""
+    directory always has its database and tables (a kill before the rename leaves only the
+    temp dir)."""
     import tempfile
 
     import diskcache
@@ -710,6 +874,15 @@ def _create(path: str, timeout: float) -> None:
         os.makedirs(parent, exist_ok=True)
         tmp = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.new-", dir=parent)
         diskcache.Cache(tmp, disk=_json_disk(), timeout=timeout, **_SETTINGS).close()
+        con = sqlite3.connect(os.path.join(tmp, DBNAME), timeout=timeout, isolation_level=None)
+        try:
+            con.execute("PRAGMA synchronous = FULL")
+            con.execute("BEGIN IMMEDIATE")
+            for statement in _SCHEMA:
+                con.execute(statement)
+            con.execute("COMMIT")
+        finally:
+            con.close()
         try:
             os.rename(tmp, path)
         except OSError:
@@ -718,7 +891,7 @@ def _create(path: str, timeout: float) -> None:
             import shutil
 
             shutil.rmtree(tmp, ignore_errors=True)
-    except (OSError, diskcache.Timeout) as exc:
+    except (OSError, sqlite3.Error, diskcache.Timeout) as exc:
         raise JournalError(f"cannot create the journal in {path}: {exc}") from exc
 
 
@@ -731,50 +904,88 @@ class Salvage(t.NamedTuple):
 
 
 def salvage(path: str) -> Salvage:
-    """Everything readable in a journal database, row by row, whatever else is damaged."""
+    """Everything readable in a journal database (either format), row by row where a table
+    cannot be read whole, whatever else is damaged."""
     db = os.path.join(path, DBNAME)
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, isolation_level=None)
     con.text_factory = bytes
-    ops: list[Op] = []
+    ops: dict[int, Op] = {}
     records: list[LocalRecord] = []
     damaged: list[Damage] = []
+    legacy: list[tuple[str, t.Any]] = []
     counter, org = 0, None
-    try:
+
+    def record(key: str, value: t.Any) -> None:
         try:
-            top = con.execute("SELECT MAX(rowid) FROM Cache").fetchone()[0] or 0
-            rows: t.Iterable[t.Any] = con.execute("SELECT key, value FROM Cache").fetchall()
-        except sqlite3.DatabaseError:
-            rows = _rows_one_by_one(con)
-            top = 0
-        del top
-        for raw_key, value in rows:
+            rec = json.loads(value)
+        except (ValueError, TypeError):
+            rec = None
+        if isinstance(rec, dict):
+            records.append(t.cast(LocalRecord, rec))
+        else:
+            damaged.append(Damage(key, None, "unreadable local record"))
+
+    try:
+        for seq, value in _readable_rows(con, _OPS, "seq"):
+            found = _decode_op(op_key(seq), seq, value)
+            if isinstance(found, Damage):
+                damaged.append(found)
+            else:
+                ops[seq] = found
+        for raw_key, value in _readable_rows(con, _RECORDS, "key"):
+            record(f"{_REC_PREFIX}{raw_key.decode('utf-8', 'replace')}", value)
+        for raw_key, value in _readable_rows(con, "Cache", "key"):
             key = raw_key.decode("utf-8", "replace") if isinstance(raw_key, bytes) else str(raw_key)
             if key.startswith(_OP_PREFIX):
-                found = _decode_op(key, value)
-                (damaged if isinstance(found, Damage) else ops).append(found)  # type: ignore[arg-type]
+                legacy.append((key, value))
             elif key.startswith(_REC_PREFIX):
-                try:
-                    records.append(t.cast(LocalRecord, json.loads(value)))
-                except ValueError:
-                    damaged.append(Damage(key, None, "unreadable local record"))
+                record(key, value)
             elif key == _SEQ_KEY and type(value) is int:
                 counter = value
             elif key == _ORG_KEY:
-                with contextlib.suppress(ValueError):
+                with contextlib.suppress(ValueError, TypeError):
                     org = json.loads(value)
     finally:
         con.close()
-    ops.sort(key=lambda o: o["seq"])
-    return Salvage(ops, records, damaged, counter, org if isinstance(org, str) else None)
+    for key, value in legacy:  # format 1, or entries its conversion could not move
+        seq = _legacy_seq(key)
+        found = _decode_op(key, seq, value)
+        if isinstance(found, Damage):
+            damaged.append(found)
+        elif found["seq"] in ops:
+            damaged.append(Damage(key, seq, "a second, old-format entry of this number"))
+        else:
+            ops[found["seq"]] = found
+    ordered = [ops[seq] for seq in sorted(ops)]
+    return Salvage(ordered, records, damaged, counter, org if isinstance(org, str) else None)
 
 
-def _rows_one_by_one(con: sqlite3.Connection) -> t.Iterator[tuple[t.Any, t.Any]]:
-    """Rows by rowid, each on its own, skipping those on unreadable pages."""
+def _readable_rows(
+    con: sqlite3.Connection, table: str, key: str
+) -> t.Iterator[tuple[t.Any, t.Any]]:
+    """``(key, value)`` of every row of ``table`` that can be read: in one query, or, when
+    SQLite reports damage, by rowid one at a time, skipping rows on unreadable pages. A
+    table that does not exist (a journal of the other format) has no rows."""
+    try:
+        rows = con.execute(f"SELECT {key}, value FROM {table}").fetchall()
+    except sqlite3.DatabaseError as exc:
+        if "no such table" in str(exc):
+            return
+        rows = None
+    if rows is not None:
+        yield from rows
+        return
+    try:
+        top = int(con.execute(f"SELECT MAX(rowid) FROM {table}").fetchone()[0] or 0)
+    except sqlite3.DatabaseError:
+        top = 0
     rowid, misses = 0, 0
-    while misses < 100_000:
+    while rowid < top or misses < 100_000:
         rowid += 1
         try:
-            row = con.execute("SELECT key, value FROM Cache WHERE rowid = ?", (rowid,)).fetchone()
+            row = con.execute(
+                f"SELECT {key}, value FROM {table} WHERE rowid = ?", (rowid,)
+            ).fetchone()
         except sqlite3.DatabaseError:
             misses += 1
             continue

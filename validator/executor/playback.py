@@ -115,10 +115,27 @@ class Outcome(t.NamedTuple):
     error: dict[str, t.Any] | None = None
 
 
+class Applied:
+    """The operations a sync applied, kept by sequence number: a sync of 100,000 operations
+    holds 100,000 numbers here, not the operations (issue 10: peak memory)."""
+
+    def __init__(self) -> None:
+        self.seqs: list[int] = []
+
+    def append(self, op: Op) -> None:
+        self.seqs.append(op["seq"])
+
+    def __len__(self) -> int:
+        return len(self.seqs)
+
+    def __iter__(self) -> t.Iterator[int]:
+        return iter(self.seqs)
+
+
 class SyncReport:
     def __init__(self, org: str) -> None:
         self.org = org
-        self.applied: list[Op] = []
+        self.applied = Applied()
         self.parked: list[Op] = []  # parked now (this run or earlier)
         self.waiting: list[tuple[Op, int]] = []  # (op, seq of the operation it waits behind)
         self.pending: list[Op] = []  # not sent: the sync stopped first
@@ -374,32 +391,48 @@ class Player:
         self.dop = self._target_dop()
 
     def _run(self, started: float) -> SyncReport:
-        ops = self.journal.ops({"pending", "in-flight", "parked"})
-        parked = [op for op in ops if op["state"] == "parked"]
-        todo = [op for op in ops if op["state"] != "parked"]
-        # In flight when an earlier sync died: the server may have applied them.
-        stale = [op for op in todo if op["state"] == "in-flight"]
-        if stale:
-            self.journal.set_state(stale, "pending", uncertain=True)
+        # The journal is read a chunk at a time, twice: a first pass learns what must be known
+        # before the first request (parked operations, later deletes, how many to send); the
+        # second feeds the queue as playback reaches it. A sync holds a window of operations,
+        # not the journal (issue 10: peak memory at most 2x the journal on disk).
+        parked: list[Op] = []
         deletes: dict[str, list[int]] = {}
-        for op in todo:
-            if op["message"].lower() == "delete" and op.get("id"):
-                deletes.setdefault(str(op["id"]).lower(), []).append(op["seq"])
+        total = 0
+        for chunk in self.journal.iter_ops({"pending", "in-flight", "parked"}):
+            # In flight when an earlier sync died: the server may have applied them.
+            stale = [op for op in chunk if op["state"] == "in-flight"]
+            if stale:
+                self.journal.set_state(stale, "pending", uncertain=True)
+            for op in chunk:
+                if op["state"] == "parked":
+                    parked.append(op)
+                    continue
+                total += 1
+                if op["message"].lower() == "delete" and op.get("id"):
+                    deletes.setdefault(str(op["id"]).lower(), []).append(op["seq"])
         self._deletes = deletes
         blockers: dict[str, int] = {}  # record key -> seq of the parked op it waits behind
         for op in parked:
             for key in keys_of(op):
                 blockers.setdefault(key, op["seq"])
-        total = len(todo)
-        if todo:
+        if total:
             self._probe()
         self._done_count = 0
         idle = 0
+        stream = self.journal.iter_ops({"pending", "in-flight"})
+        queue: collections.deque[Op] = collections.deque()
+        group: list[Op] = []
         try:
-            queue = collections.deque(todo)
-            while queue:
+            while True:
                 # How far ahead to look for independent operations.
                 window = max(20 * self.options.batch_size, 2 * self._capacity())
+                while len(queue) < window:
+                    more = next(stream, None)
+                    if more is None:
+                        break
+                    queue.extend(more)
+                if not queue:
+                    break
                 head = [queue.popleft() for _ in range(min(window, len(queue)))]
                 group, waiting, rest = self._next_group(head, blockers)
                 for op, seq in waiting:
@@ -409,11 +442,13 @@ class Player:
                 progressed = self._send(group)
                 retry = [op for op in group if op["state"] == "pending"]
                 newly_parked = [op for op in group if op["state"] == "parked"]
+                parked.extend(newly_parked)
                 for op in newly_parked:
                     for key in keys_of(op):
                         blockers.setdefault(key, op["seq"])
                 back = sorted(retry + rest, key=lambda o: o["seq"]) if retry else rest
                 queue.extendleft(reversed(back))
+                group = []
                 if self.progress:
                     self.progress(self._done_count, total)
                 if progressed:
@@ -430,13 +465,13 @@ class Player:
                     self.client.sleep(self.client.backoff(idle - 1))
         except (AuthenticationError, TransportError, ThrottledError, ServerError) as exc:
             self.report.aborted = f"{exc}; nothing was lost: the operations stay queued"
-        waiting_seqs = {op["seq"] for op, _ in self.report.waiting}
-        # The entries this sync loaded carry their latest state (we wrote every change).
-        left = [op for op in ops if op["state"] in ("pending", "in-flight", "parked")]
-        self.report.parked = [op for op in left if op["state"] == "parked"]
-        self.report.pending = [
-            op for op in left if op["state"] != "parked" and op["seq"] not in waiting_seqs
-        ]
+        # Every change this sync made is written; what it did not send is still queued.
+        parked.extend(op for op in group if op["state"] == "parked")  # a round cut short
+        unsent = [op for op in group if op["state"] in ("pending", "in-flight")] + list(queue)
+        for more in stream:
+            unsent.extend(more)
+        self.report.parked = sorted(parked, key=lambda o: o["seq"])
+        self.report.pending = sorted(unsent, key=lambda o: o["seq"])
         return self.report
 
     def _next_group(

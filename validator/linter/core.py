@@ -17,10 +17,14 @@ from validator.rules.base import Context, OpCheck, Question, Rule, parse_timesta
 
 _OP_RULES: tuple[Rule, ...] = tuple(r for r in RULES.values() if r.prepare is not None)
 
-_Plan = tuple[str | None, bool, tuple[tuple[Rule, tuple[str, ...], OpCheck | None], ...]]
+_Plan = tuple[
+    str | None, bool, tuple[tuple[Rule, tuple[str, ...], OpCheck | None, int | None], ...]
+]
 """For one question: its canonical message name, whether it creates a record (so a label on it
 names a record even without an id), and each enabled rule's step for it, in code order (rules
-with nothing to say about the question are left out)."""
+with nothing to say about the question are left out): its findings, its check and the index of
+the Operation field the check needs (None: every operation is checked)."""
+_FIELD = {name: i for i, name in enumerate(Operation._fields)}
 
 
 def _reader_failure(path: str, exc: Exception) -> PlanError:
@@ -34,16 +38,12 @@ def _reader_failure(path: str, exc: Exception) -> PlanError:
 
 
 class _Names:
-    """NameLookup over the engine's resolver, for $batch readers."""
+    """NameLookup over the engine's resolver, for $batch readers (its plain lookups, bound)."""
 
     def __init__(self, engine: Engine) -> None:
-        self._names = engine.names
-
-    def table(self, name: str) -> str | None:
-        return self._names.lookup_table(name)
-
-    def message(self, name: str) -> str | None:
-        return self._names.lookup_message(name)
+        names = engine.names
+        self.table: t.Callable[[str], str | None] = names.lookup_table
+        self.message: t.Callable[[str], str | None] = names.lookup_message
 
 
 def name_lookup(engine: Engine) -> NameLookup:
@@ -156,14 +156,14 @@ class Linter:
             if stale is not None:
                 found = [self._diag(op, RULES["MA007"], stale)]
                 stale = self._stale = None
-            for rule, messages, check in plan[2]:
+            for rule, messages, check, when in plan[2]:
                 if messages:
                     if found is None:
                         found = []
                     for message in messages:
                         found.append(diag(op.path, op.line, op.column, op.index, rule.id,
                                           rule.severity, message))  # fmt: skip
-                if check is not None:
+                if check is not None and (when is None or op[when]):
                     more = check(op, ctx)
                     if more:
                         if found is None:
@@ -188,7 +188,8 @@ class Linter:
             assert rule.prepare is not None
             step = rule.prepare(question, res, ctx)
             if step is not None and (step.findings or step.check is not None):
-                steps.append((rule, step.findings, step.check))
+                when = _FIELD[step.when] if step.when is not None else None
+                steps.append((rule, step.findings, step.check, when))
         message = res.message if res is not None else None
         return message, (message or "").lower() == "create", tuple(steps)
 

@@ -35,7 +35,9 @@ operation, not the input's size or its blank lines (runs of blank lines are coun
 from __future__ import annotations
 
 import io
+import itertools
 import json
+import operator
 import re
 import typing as t
 import urllib.parse
@@ -51,8 +53,26 @@ _REQUEST_LINE = re.compile(r"^([A-Z]+)\s+(\S.*?)(?:\s+HTTP/\d(?:\.\d)?)?\s*$")
 _SEGMENT = re.compile(r"^([A-Za-z_$][\w.$]*)(?:\((.*)\))?$", re.DOTALL)
 _API_PREFIX = re.compile(r"^(?:[a-z][a-z0-9+.-]*://[^/]+)?/?(?:api/data/v\d+(?:\.\d+)*/)?", re.I)
 _ACTION_PREFIX = "Microsoft.Dynamics.CRM."
+_KNOWN_LINES = 1024  # distinct short header lines a file keeps split (see _multipart)
+_LOOKUPS = 4096  # URL segment names whose lookups a file keeps (a hostile file has millions)
+_USUAL_PREFIX = "/api/data/v9.2/"  # what _API_PREFIX removes from most URLs, without the regex
 _DECODER = json.JSONDecoder()
+# One JSON value from an offset, in C (what JSONDecoder.raw_decode calls; not in its stubs).
+_SCAN: t.Callable[[str, int], tuple[t.Any, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
 _new = tuple.__new__  # Operations are built positionally (see readers/structure.py)
+# What a request line says: message, table, id, whether it names a record or an entity set,
+# problems, references, relationship, related records, and whether that is all it depends on.
+_Facts = tuple[
+    str | None,
+    str | None,
+    str | None,
+    bool,
+    tuple[str, ...],
+    tuple[str, ...],
+    str | None,
+    tuple[Related, ...],
+    bool,
+]
 
 # What ended a part: the next delimiter of its multipart body, the closing one, or (inside a
 # changeset) a delimiter of the enclosing batch.
@@ -60,28 +80,37 @@ _NEXT, _CLOSE, _OUTER_NEXT, _OUTER_CLOSE = "next", "close", "outer-next", "outer
 
 
 _BLOCK = 1 << 20  # bytes read at a time; lines are split from each block in C
+_left = operator.length_hint  # lines of a block not yet produced (a list iterator knows)
 
 
 class _Lines:
     """The file's lines without their line ends, numbered from 1, read a block at a time.
 
     Iterating a ``_Lines`` always continues the same stream, so each parsing step takes the
-    lines it needs with a plain ``for`` loop and leaves the rest to the next step.
+    lines it needs with a plain ``for`` loop and leaves the rest to the next step. The stream
+    is a chain of each block's list of lines, so a line costs the consumer's loop in C; Python
+    runs once per block.
     """
 
     def __init__(self, fh: t.BinaryIO, path: str) -> None:
         self.path = path
-        self.number = 0
-        """The number of the line most recently produced."""
         self._newline_at_end = False
-        self._gen = self._generate(fh)
+        self.last = 0
+        """The number of the current block's last line (``number`` counts back from it)."""
+        self.current: t.Iterator[str] = iter(())
+        """The current block's lines (a list iterator: it knows how many are left)."""
+        self._stream = itertools.chain.from_iterable(self._blocks(fh))
 
     def __iter__(self) -> t.Iterator[str]:
-        return self._gen
+        return self._stream
 
-    def _generate(self, fh: t.BinaryIO) -> t.Iterator[str]:
+    @property
+    def number(self) -> int:
+        """The number of the line most recently produced."""
+        return self.last - _left(self.current)
+
+    def _blocks(self, fh: t.BinaryIO) -> t.Iterator[t.Iterator[str]]:
         pending: list[bytes] = []  # a line longer than a block, until its end arrives
-        number = 0
         while True:
             try:
                 block = fh.read(_BLOCK)
@@ -98,6 +127,7 @@ class _Lines:
                 data, pending = b"".join(pending), []
             else:
                 return
+            number = self.last
             try:
                 text = data.decode("utf-8")
             except UnicodeDecodeError as exc:
@@ -113,15 +143,16 @@ class _Lines:
             self._newline_at_end = not lines[-1]
             if self._newline_at_end:
                 lines.pop()
-            for piece in lines:
-                number += 1
-                self.number = number
-                yield piece
+            self.last = number + len(lines)
+            self.current = iter(lines)
+            del lines
+            yield self.current
 
     @property
     def end(self) -> int:
         """The line number of the end of the file (after a final line end: the next line)."""
-        return self.number + 1 if self._newline_at_end or self.number == 0 else self.number
+        number = self.number
+        return number + 1 if self._newline_at_end or number == 0 else number
 
     def error(self, message: str, line: int | None = None) -> PlanError:
         return PlanError(message, path=self.path, line=line or self.number, column=1)
@@ -168,24 +199,6 @@ class _Stops:
         return self.meaning.get(text.rstrip())
 
 
-def _part_headers(src: _Lines, stops: _Stops) -> tuple[dict[str, str], int]:
-    """The part's own headers, up to the blank line: (headers, the part's first line)."""
-    headers: dict[str, str] = {}
-    first = src.number + 1
-    meaning = stops.meaning
-    for text in src:
-        if text[:2] == "--" and text.rstrip() in meaning:
-            what = "has no request line" if headers else "is empty"
-            raise src.error(f"a multipart part {what}", first)
-        name, colon, value = text.partition(":")
-        if not colon:
-            if not text.strip():
-                break
-            _header(src, text, headers)  # raises: not a header line
-        headers[name.strip().lower()] = value.strip()
-    return headers, first
-
-
 def _skip_to_stop(src: _Lines, stops: _Stops) -> str | None:
     """Pass over lines that carry nothing (a preamble or an epilogue) to the next delimiter."""
     for text in src:
@@ -195,97 +208,98 @@ def _skip_to_stop(src: _Lines, stops: _Stops) -> str | None:
     return None
 
 
-def _request(
-    src: _Lines,
-    stops: _Stops,
-    part_headers: dict[str, str],
-    header_line: int,
-    scope: str,
-) -> tuple[_Request, str | None]:
-    """One application/http part after its own headers: (the request, the stop that ended it)."""
-    request_line: str | None = None
-    number = 0
-    stop: str | None = None
-    for text in src:  # blank lines, then the request line
-        stop = stops.of(text)
-        if stop is not None:
-            break
-        if text.strip():
-            request_line, number = text, src.number
-            break
-    if request_line is None:
-        raise src.error("an application/http part has no request line", header_line)
-    m = _REQUEST_LINE.match(request_line.strip())
-    if m is None:
-        raise src.error(
-            f"expected a request line 'METHOD URL HTTP/1.1', got {request_line.strip()[:60]!r}"
-        )
-    headers: dict[str, str] = {}
-    stop = None
-    meaning = stops.meaning
-    for text in src:  # the request's headers, up to the blank line
-        if text[:2] == "--":
-            stop = meaning.get(text.rstrip())
-            if stop is not None:
-                break
-        name, colon, value = text.partition(":")
-        if not colon:
-            if not text.strip():
-                break
-            _header(src, text, headers)  # raises: not a header line
-        headers[name.strip().lower()] = value.strip()
-    chunks: list[str] = []
-    body_line = 0
-    blanks = 0
-    if stop is None:
-        for text in src:  # the body, up to the next delimiter; blank runs are counted
-            if text[:2] == "--":
-                stop = meaning.get(text.rstrip())
-                if stop is not None:
-                    break
-            if not text.strip():
-                blanks += 1
-                continue
-            if not chunks:
-                body_line = src.number
-            elif blanks:
-                chunks.append("\n" * blanks)
-            blanks = 0
-            chunks.append(text)
-            chunks.append("\n")
-    body: t.Any = None
-    if chunks:
-        body_text = "".join(chunks)
-        del chunks
+def _request_line(text: str) -> tuple[str, str] | None:
+    """(method, URL) of a request line, or None when it is not one."""
+    line = text.strip()
+    # The usual line, "METHOD URL HTTP/1.1", read without the regular expression; anything
+    # else (tabs, runs of spaces, no version, lower case) goes to it.
+    if line.endswith(" HTTP/1.1"):
+        method, _, url = line[:-9].partition(" ")
+        if (
+            url
+            and method.isascii()
+            and method.isalpha()
+            and method.isupper()
+            and not url[0].isspace()
+            and not url[-1].isspace()
+        ):
+            return method, url
+    m = _REQUEST_LINE.match(line)
+    return (m.group(1), m.group(2)) if m is not None else None
+
+
+def _body(src: _Lines, chunks: list[str], body_line: int) -> t.Any:
+    """The JSON value of a request body: its lines, each followed by a line end (and blank runs
+    as line ends)."""
+    if len(chunks) == 2:
+        # The usual body, one line: decoded in C; an error is explained by decode() below.
+        line = chunks[0]
         try:
-            body = _DECODER.decode(body_text)
-        except json.JSONDecodeError as exc:
-            at = body_line + exc.lineno - 1
-            raise src.error(f"invalid JSON request body: {exc.msg}", at) from None
-        except ValueError as exc:  # e.g. an integer longer than Python converts
-            raise src.error(f"invalid JSON request body: {exc}", body_line) from None
-        except RecursionError:
-            raise src.error("invalid JSON request body: nested too deeply", body_line) from None
-    cid = part_headers.get("content-id") or headers.get("content-id")
-    column = len(request_line) - len(request_line.lstrip()) + 1
-    req = _Request(m.group(1), m.group(2), headers, body, number, column, cid, scope)
-    return req, stop
+            value, end = _SCAN(line, 0)
+        except (StopIteration, ValueError, RecursionError):
+            pass
+        else:
+            if end == len(line) or not line[end:].strip(" \t\n\r"):  # JSON's white space
+                return value
+    text = "".join(chunks)
+    try:
+        return _DECODER.decode(text)
+    except json.JSONDecodeError as exc:
+        at = body_line + exc.lineno - 1
+        raise src.error(f"invalid JSON request body: {exc.msg}", at) from None
+    except ValueError as exc:  # e.g. an integer longer than Python converts
+        raise src.error(f"invalid JSON request body: {exc}", body_line) from None
+    except RecursionError:
+        raise src.error("invalid JSON request body: nested too deeply", body_line) from None
 
 
-def _parts(
-    src: _Lines, stops: _Stops, scope: str, opened: bool, where: int
-) -> t.Iterator[_Request]:
-    """The requests of one multipart body (a batch, or a changeset inside it), in order.
+def _multipart(src: _Lines, batch: _Stops, opened: bool, where: int) -> t.Iterator[_Request]:
+    """The requests of a batch body and of the changesets in it, in order.
 
-    ``opened``: its first delimiter has been read. Returns (as a generator's value) the stop
-    that ended a changeset's epilogue, so the enclosing batch knows how to go on.
+    One loop over the lines for the whole body (not a generator per multipart level, nor a call
+    per part): ``stops`` are the delimiters of the body being read, the batch's or (inside a
+    changeset, ``scope`` its boundary) the changeset's. ``opened``: the batch's first delimiter
+    has been read.
     """
+    stops = batch
+    scope = ""
+    # Header lines repeat from part to part (Content-Type: application/http, Content-ID: 1):
+    # each distinct one is split once. Blank lines are never kept (they end the headers).
+    known: dict[str, tuple[str, str]] = {}
     stop = _NEXT if opened else _skip_to_stop(src, stops)
     if stop == _CLOSE:
         raise src.error(f"no '{stops.delim}' part in the multipart body", where)
-    while stop == _NEXT:
-        headers, header_line = _part_headers(src, stops)
-        ctype = headers.get("content-type", "")
+    while True:
+        if stop != _NEXT:
+            if stop == _CLOSE and scope:  # the changeset is closed: on with the batch
+                scope, stops = "", batch
+                stop = _skip_to_stop(src, stops)  # the changeset's epilogue
+                continue
+            if stop is None:
+                raise src.error(
+                    f"truncated multipart body: no closing '{stops.close}' delimiter", src.end
+                )
+            return
+        meaning = stops.meaning
+        # The part's own headers, up to the blank line.
+        part_headers: dict[str, str] = {}
+        header_line = src.last - _left(src.current) + 1  # src.number + 1, without the call
+        for text in src:
+            if text[:2] == "--" and text.rstrip() in meaning:
+                what = "has no request line" if part_headers else "is empty"
+                raise src.error(f"a multipart part {what}", header_line)
+            field = known.get(text)
+            if field is None:
+                name, colon, value = text.partition(":")
+                if not colon:
+                    if not text or text.isspace():
+                        break
+                    _header(src, text, part_headers)  # raises: not a header line
+                field = (name.strip().lower(), value.strip())
+                if len(known) < _KNOWN_LINES and len(text) < 200:
+                    known[text] = field
+            part_headers[field[0]] = field[1]
+        ctype = part_headers.get("content-type", "")
         if ctype.lower().startswith("multipart/"):
             if scope or not ctype.lower().startswith("multipart/mixed"):
                 raise src.error("changesets cannot be nested" if scope else
@@ -293,32 +307,96 @@ def _parts(
             inner = _boundary_of(ctype)
             if not inner:
                 raise src.error("a changeset's Content-Type has no boundary", header_line)
-            yield from _changeset(src, _Stops(inner, stops), inner, header_line)
-            stop = _skip_to_stop(src, stops)  # the changeset's epilogue
-        else:
-            req, stop = _request(src, stops, headers, header_line, scope)
-            yield req
+            inner_stops = _Stops(inner, stops)
+            for text in src:  # the changeset's own blank line, preamble, first delimiter
+                stop = inner_stops.of(text)
+                if stop == _NEXT:
+                    break
+                if stop is not None:
+                    if stop == _CLOSE:
+                        raise src.error(
+                            f"no '{inner_stops.delim}' part in the changeset", header_line
+                        )
+                    raise src.error(
+                        f"truncated changeset: no closing '{inner_stops.close}' delimiter"
+                    )
+            else:
+                raise src.error(
+                    f"truncated multipart body: no closing '{inner_stops.close}' delimiter",
+                    src.end,
+                )
+            scope, stops = inner, inner_stops
+            continue
+        # An application/http part: blank lines, then the request line.
+        request_line: str | None = None
+        number = 0
+        stop = None
+        for text in src:
+            if text[:2] == "--":
+                stop = meaning.get(text.rstrip())
+                if stop is not None:
+                    break
+            if text and not text.isspace():
+                request_line, number = text, src.last - _left(src.current)  # src.number
+                break
+        if request_line is None:
+            raise src.error("an application/http part has no request line", header_line)
+        parsed = _request_line(request_line)
+        if parsed is None:
+            raise src.error(
+                f"expected a request line 'METHOD URL HTTP/1.1', got {request_line.strip()[:60]!r}"
+            )
+        headers: dict[str, str] = {}
+        stop = None
+        for text in src:  # the request's headers, up to the blank line
+            if text[:2] == "--":
+                stop = meaning.get(text.rstrip())
+                if stop is not None:
+                    break
+            field = known.get(text)
+            if field is None:
+                name, colon, value = text.partition(":")
+                if not colon:
+                    if not text or text.isspace():
+                        break
+                    _header(src, text, headers)  # raises: not a header line
+                field = (name.strip().lower(), value.strip())
+                if len(known) < _KNOWN_LINES and len(text) < 200:
+                    known[text] = field
+            headers[field[0]] = field[1]
+        body: t.Any = None
+        if stop is None:
+            chunks: list[str] = []
+            body_line = 0
+            blanks = 0
+            for text in src:  # the body, up to the next delimiter; blank runs are counted
+                if text[:2] == "--":
+                    stop = meaning.get(text.rstrip())
+                    if stop is not None:
+                        break
+                if not text or text.isspace():
+                    blanks += 1
+                    continue
+                if not chunks:
+                    body_line = src.last - _left(src.current)  # src.number
+                elif blanks:
+                    chunks.append("\n" * blanks)
+                blanks = 0
+                chunks.append(text)
+                chunks.append("\n")
+            if chunks:
+                body = _body(src, chunks, body_line)
+                del chunks
+        cid = part_headers.get("content-id") or headers.get("content-id")
+        column = len(request_line) - len(request_line.lstrip()) + 1
+        yield _new(_Request, (*parsed, headers, body, number, column, cid, scope))
         if stop in (_OUTER_NEXT, _OUTER_CLOSE):
             raise src.error(f"truncated changeset: no closing '{stops.close}' delimiter")
-    if stop is None:
-        raise src.error(f"truncated multipart body: no closing '{stops.close}' delimiter", src.end)
-
-
-def _changeset(src: _Lines, stops: _Stops, scope: str, header_line: int) -> t.Iterator[_Request]:
-    for text in src:  # the changeset's own blank line, preamble, first delimiter
-        stop = stops.of(text)
-        if stop == _NEXT:
-            break
-        if stop is not None:
-            if stop == _CLOSE:
-                raise src.error(f"no '{stops.delim}' part in the changeset", header_line)
-            raise src.error(f"truncated changeset: no closing '{stops.close}' delimiter")
-    else:
-        raise src.error(f"truncated multipart body: no closing '{stops.close}' delimiter", src.end)
-    yield from _parts(src, stops, scope, True, header_line)
 
 
 def _requests(src: _Lines) -> t.Iterator[_Request]:
+    """The requests of the file: its head read here (raising what is wrong with it), the body
+    by ``_multipart``. Called while iterating ``iter_batch``, so errors raise then."""
     first = ""
     for text in src:
         if text.strip():
@@ -328,8 +406,7 @@ def _requests(src: _Lines) -> t.Iterator[_Request]:
         raise src.error("the file is empty (expected a multipart/mixed $batch body)", 1)
     where = src.number
     if first.startswith("--"):
-        yield from _parts(src, _Stops(first.strip()[2:]), "", True, where)
-        return
+        return _multipart(src, _Stops(first.strip()[2:]), True, where)
     headers: dict[str, str] = {}
     if not _REQUEST_LINE.match(first.strip()):
         _header(src, first, headers)
@@ -344,7 +421,7 @@ def _requests(src: _Lines) -> t.Iterator[_Request]:
             "Content-Type: multipart/mixed; boundary=...",
             where,
         )
-    yield from _parts(src, _Stops(boundary), "", False, where)
+    return _multipart(src, _Stops(boundary), False, where)
 
 
 def _one_key(piece: str) -> bool:
@@ -356,14 +433,30 @@ def _one_key(piece: str) -> bool:
     return closing > opening and piece.count("(") == 1 and piece.count(")") == 1
 
 
+def _split(path: str) -> list[str]:
+    """The non-empty pieces of ``path`` between its '/'."""
+    pieces = path.split("/")
+    return [s for s in pieces if s] if "" in pieces else pieces
+
+
 def _segments(path: str) -> list[str]:
     """URL path split on '/' outside parentheses and quotes."""
     if "(" not in path:  # quotes only matter inside parentheses
-        return [s for s in path.split("/") if s]
+        return _split(path)
     if "'" not in path:  # the usual key, set(guid): each piece holds at most one "(...)"
+        if path.count("(") == 1 and path.count(")") == 1:  # one key: is it in one piece?
+            opening = path.find("(")
+            closing = path.find(")")
+            if opening < closing and "/" not in path[opening:closing]:
+                return _split(path)
         pieces = path.split("/")
         if all(_one_key(p) for p in pieces):
             return [s for s in pieces if s]
+    return _walk_segments(path)
+
+
+def _walk_segments(path: str) -> list[str]:
+    """What ``_segments`` answers, one character at a time (its shortcuts must agree)."""
     segs: list[str] = []
     depth = 0
     quoted = False
@@ -382,22 +475,6 @@ def _segments(path: str) -> list[str]:
             cur.append(ch)
     segs.append("".join(cur))
     return [s for s in segs if s]
-
-
-class _Target(t.NamedTuple):
-    table: str | None
-    key: str | None
-
-
-def _body_refs(body: t.Any) -> list[str]:
-    found: list[str] = []
-    if isinstance(body, dict):
-        for k, v in body.items():
-            if isinstance(k, str) and (k.endswith(BIND_SUFFIX) or k == "@odata.id"):
-                ref = reference_label(v)
-                if ref:
-                    found.append(ref)
-    return found
 
 
 def _related_from(body: t.Any) -> tuple[Related, ...]:
@@ -424,6 +501,9 @@ def iter_batch(
         source = io.BytesIO(source)
     tables_by_cid: dict[tuple[str, str], str | None] = {}
     scope = ""
+    knows_upsert = names is not None and names.message("Upsert") is not None
+    lookups: dict[str, tuple[str | None, str | None]] = {}
+    urls: dict[tuple[str, str], _Facts] = {}
     for index, req in enumerate(_requests(_Lines(source, path))):
         if req.scope != scope:
             # A Content-ID is visible only inside its changeset, and a changeset's parts are
@@ -431,22 +511,153 @@ def iter_batch(
             if scope:
                 tables_by_cid = {k: v for k, v in tables_by_cid.items() if not k[0]}
             scope = req.scope
-        op = _operation(index, req, path, names, tables_by_cid)
+        op = _operation(index, req, path, names, tables_by_cid, knows_upsert, lookups, urls)
         if req.content_id:
             tables_by_cid[(req.scope, req.content_id)] = op.table
         yield op
 
 
-def _url_path(req: _Request) -> tuple[str | None, str]:
-    """(query string, path) of the request's URL; absolute URLs and relative ones alike."""
-    if "://" in req.url:
+def _url_facts(
+    method: str,
+    url: str,
+    scope: str,
+    headers: dict[str, str],
+    body: t.Any,
+    names: NameLookup | None,
+    tables_by_cid: dict[tuple[str, str], str | None],
+    knows_upsert: bool,
+    lookups: dict[str, tuple[str | None, str | None]],
+) -> _Facts:
+    """What the request line says (see the module's mapping), and whether that is all it
+    depends on (``cacheable``: no Content-ID reference, no PATCH, no $ref)."""
+    if "://" in url:  # absolute: the path of the URL
         try:
-            url = urllib.parse.urlsplit(req.url)
+            parts = urllib.parse.urlsplit(url)
         except ValueError:  # e.g. an unclosed "[" in the host
-            return None, req.url
-        return url.query, url.path
-    path, _, query = req.url.partition("?")
-    return query, path
+            query: str | None = None
+            raw_path = url
+        else:
+            query, raw_path = parts.query, parts.path
+    else:
+        raw_path, _, query = url.partition("?")
+    if raw_path.startswith(_USUAL_PREFIX):
+        rel = raw_path[len(_USUAL_PREFIX) :]
+    else:
+        rel = raw_path[_API_PREFIX.match(raw_path).end() :]  # type: ignore[union-attr]  # or ""
+    segs = _segments(urllib.parse.unquote(rel) if "%" in rel else rel)
+    cacheable = method != "PATCH"  # a PATCH depends on its headers
+    refs: list[str] = []
+    problems: list[str] = []
+    message: str | None = None
+    table: str | None = None
+    ident: str | None = None
+    relationship: str | None = None
+    related: tuple[Related, ...] = ()
+    head = False  # the URL names a record or an entity set: (table, key) below
+    key: str | None = None
+    rest = segs[1:]
+    if query is None:
+        problems.append(f"{method} {url}: the URL cannot be read")
+    elif not segs:
+        problems.append(f"{method} {url}: no entity set or action in the URL")
+    else:
+        first = segs[0]
+        label = reference_label(first) if first[:1] == "$" else None
+        if label is not None:
+            cacheable = False  # the table is the one of the Content-ID's part
+            refs.append(label)
+            head, table, key = True, tables_by_cid.get((scope, label)), first
+            ident = first
+        else:
+            m = _SEGMENT.match(first)
+            if m is None:
+                problems.append(f"{method} {url}: cannot read the URL segment {first!r}")
+            else:
+                name, key = m.group(1), m.group(2)
+                if names:
+                    known = lookups.get(name)
+                    if known is None:
+                        found = names.table(name)
+                        known = (found, names.message(name) if found is None else None)
+                        if len(lookups) < _LOOKUPS:
+                            lookups[name] = known
+                    found_table, found_message = known
+                    is_table = found_table is not None
+                else:
+                    found_table = found_message = None
+                    is_table = key is not None
+                # Without the data: actions are PascalCase (WhoAmI), entity sets lower case.
+                is_message = found_message is not None
+                if not is_table and not is_message:  # unknown either way: guess by spelling
+                    is_message = name[:1].isupper()
+                if key is None and not rest and not is_table and is_message:
+                    message = found_message or name
+                else:
+                    head, table = True, found_table or name
+                    if key is not None:
+                        ident = key.strip("{}") if is_guid(key) else key
+    if head:
+        action: str | None = None
+        for seg in rest:
+            if seg.startswith(_ACTION_PREFIX):
+                action = seg
+                break
+        if action is not None:
+            m = _SEGMENT.match(action[len(_ACTION_PREFIX) :])
+            if m is None:
+                problems.append(f"{method} {url}: cannot read the action segment {action!r}")
+            else:
+                message = m.group(1)
+                if names:
+                    message = names.message(message) or message
+        elif rest and rest[-1] == "$ref":
+            cacheable = False  # the related record may be in the body
+            if method in ("POST", "PUT"):
+                message = "Associate"
+            elif method == "DELETE":
+                message = "Disassociate"
+            nav = rest[0]
+            if nav:
+                nm = _SEGMENT.match(nav)
+                relationship = nm.group(1) if nm else nav
+            related = _related_from(body)
+            if method == "DELETE" and not related:
+                target = urllib.parse.parse_qs(query or "").get("$id", [None])[0]
+                if target:
+                    related = _related_from({"@odata.id": target})
+        elif method == "GET":
+            message = "Retrieve" if key is not None and not rest else "RetrieveMultiple"
+        elif method == "POST":
+            if key is None and not rest:
+                message = "Create"
+            else:
+                problems.append(
+                    f"POST {url}: creating through a navigation property is not checked; "
+                    "post to the related entity set instead"
+                )
+        elif method == "PATCH":
+            if key is None:
+                problems.append(f"PATCH {url}: no record key in the URL")
+            elif headers.get("if-none-match", "").strip() == "*":
+                message = "Create"
+            elif "if-match" in headers:
+                message = "Update"
+            elif ident is not None and not is_guid(ident) and reference_label(ident) is None:
+                message = "Upsert"  # an alternate key: the documented way to upsert
+            else:
+                # No If-Match: the Web API upserts. Data that knows the Upsert message (a
+                # harvest) checks Upsert; the published 9.0 table has none, so Update it is.
+                message = "Upsert" if knows_upsert else "Update"
+        elif method == "PUT":
+            message = "Update"
+        elif method == "DELETE":
+            message = "Update" if rest else "Delete"
+        else:
+            problems.append(f"{method} {url}: method not mapped to a message")
+    elif message is None and not problems:
+        problems.append(f"{method} {url}: cannot tell which message this is")
+    return (message, table, ident, head, tuple(problems), tuple(refs), relationship, related,
+            cacheable)  # fmt: skip
 
 
 def _operation(
@@ -455,117 +666,44 @@ def _operation(
     path: str,
     names: NameLookup | None,
     tables_by_cid: dict[tuple[str, str], str | None],
+    knows_upsert: bool,
+    lookups: dict[str, tuple[str | None, str | None]],
+    urls: dict[tuple[str, str], _Facts],
 ) -> Operation:
-    query, raw_path = _url_path(req)
-    rel = _API_PREFIX.sub("", raw_path, count=1)
-    segs = _segments(urllib.parse.unquote(rel) if "%" in rel else rel)
+    """``req`` as an operation; ``knows_upsert``: the data has an Upsert message; ``lookups``:
+    (table, message) by URL segment name, ``urls``: what each request line said, for this file
+    (a request line that depends on nothing else is read once)."""
+    url = req.url
     method = req.method.upper()
-    refs: list[str] = []
-    problems: list[str] = []
-    message: str | None = None
-    table: str | None = None
-    ident: str | None = None
-    relationship: str | None = None
-    related: tuple[Related, ...] = ()
-    raw = {"method": method, "url": req.url, "headers": req.headers, "body": req.body,
+    body = req.body
+    headers = req.headers
+    facts = urls.get((method, url))
+    if facts is None:
+        facts = _url_facts(method, url, req.scope, headers, body, names, tables_by_cid,
+                           knows_upsert, lookups)  # fmt: skip
+        if facts[8] and len(urls) < _LOOKUPS:
+            urls[(method, url)] = facts
+    message, table, ident, head, problems, url_refs, relationship, related, _ = facts
+    raw = {"method": method, "url": url, "headers": headers, "body": body,
            "content_id": req.content_id}  # fmt: skip
-
-    head: _Target | None = None
-    rest = segs[1:]
-    if query is None:
-        problems.append(f"{method} {req.url}: the URL cannot be read")
-    elif not segs:
-        problems.append(f"{method} {req.url}: no entity set or action in the URL")
-    else:
-        first = segs[0]
-        label = reference_label(first)
-        if label is not None:
-            refs.append(label)
-            head = _Target(tables_by_cid.get((req.scope, label)), first)
-            ident = first
-        else:
-            m = _SEGMENT.match(first)
-            if m is None:
-                problems.append(f"{method} {req.url}: cannot read the URL segment {first!r}")
-            else:
-                name, key = m.group(1), m.group(2)
-                found_table = names.table(name) if names else None
-                is_table = found_table is not None if names else key is not None
-                # Without the data: actions are PascalCase (WhoAmI), entity sets lower case.
-                found_message = names.message(name) if names and not is_table else None
-                is_message = found_message is not None
-                if not is_table and not is_message:  # unknown either way: guess by spelling
-                    is_message = name[:1].isupper()
-                if key is None and not rest and not is_table and is_message:
-                    message = found_message or name
-                else:
-                    head = _Target(found_table or name, key)
-                    if key is not None:
-                        ident = key.strip("{}") if is_guid(key) else key
-    if head is not None:
-        table = head.table
-        nav = rest[0] if rest else None
-        tail = rest[-1] if rest else None
-        action = next((s for s in rest if s.startswith(_ACTION_PREFIX)), None)
-        if action is not None:
-            m = _SEGMENT.match(action[len(_ACTION_PREFIX) :])
-            if m is None:
-                problems.append(f"{method} {req.url}: cannot read the action segment {action!r}")
-            else:
-                message = m.group(1)
-                if names:
-                    message = names.message(message) or message
-        elif tail == "$ref":
-            if method in ("POST", "PUT"):
-                message = "Associate"
-            elif method == "DELETE":
-                message = "Disassociate"
-            if nav:
-                nm = _SEGMENT.match(nav)
-                relationship = nm.group(1) if nm else nav
-            related = _related_from(req.body)
-            if method == "DELETE" and not related:
-                target = urllib.parse.parse_qs(query or "").get("$id", [None])[0]
-                if target:
-                    related = _related_from({"@odata.id": target})
-        elif method == "GET":
-            message = "Retrieve" if head.key is not None and not rest else "RetrieveMultiple"
-        elif method == "POST":
-            if head.key is None and not rest:
-                message = "Create"
-            else:
-                problems.append(
-                    f"POST {req.url}: creating through a navigation property is not checked; "
-                    "post to the related entity set instead"
-                )
-        elif method == "PATCH":
-            if head.key is None:
-                problems.append(f"PATCH {req.url}: no record key in the URL")
-            elif req.headers.get("if-none-match", "").strip() == "*":
-                message = "Create"
-            elif "if-match" in req.headers:
-                message = "Update"
-            elif ident is not None and not is_guid(ident) and reference_label(ident) is None:
-                message = "Upsert"  # an alternate key: the documented way to upsert
-            else:
-                # No If-Match: the Web API upserts. Data that knows the Upsert message (a
-                # harvest) checks Upsert; the published 9.0 table has none, so Update it is.
-                knows_upsert = names is not None and names.message("Upsert") is not None
-                message = "Upsert" if knows_upsert else "Update"
-        elif method == "PUT":
-            message = "Update"
-        elif method == "DELETE":
-            message = "Update" if rest else "Delete"
-        else:
-            problems.append(f"{method} {req.url}: method not mapped to a message")
-    elif message is None and not problems:
-        problems.append(f"{method} {req.url}: cannot tell which message this is")
-    refs.extend(_body_refs(req.body))
-    data = req.body if isinstance(req.body, dict) else None
+    refs = list(url_refs)
+    data: dict[str, t.Any] | None = None
+    if isinstance(body, dict):
+        data = body
+        for k, v in body.items():
+            if (
+                type(v) is str
+                and v[:1] == "$"
+                and isinstance(k, str)
+                and (k.endswith(BIND_SUFFIX) or k == "@odata.id")
+            ):
+                ref = reference_label(v)
+                if ref:
+                    refs.append(ref)
     return _new(Operation, (  # the order of Operation's fields
         index, message, table, None, ident,
         data if message not in ("Associate", "Disassociate") else None,
-        data if head is None else None, req.content_id, relationship, related, req.line,
-        req.column, path, raw, tuple(problems) if problems else (),
+        data if not head else None, req.content_id, relationship, related, req.line,
+        req.column, path, raw, problems,
         tuple(dict.fromkeys(refs)) if refs else (), req.scope, None, None, None,
     ))  # fmt: skip

@@ -30,10 +30,15 @@ class Question(t.NamedTuple):
 
 class Step(t.NamedTuple):
     """What one rule does for every operation that asks one question (message, table, secondary
-    table): the findings the question alone decides, and what is left to check per operation."""
+    table): the findings the question alone decides, and what is left to check per operation.
+
+    ``when`` names an Operation field the check needs: operations where it is empty (no
+    ``references``, no ``related``...) are not checked, without a call.
+    """
 
     findings: tuple[str, ...] = ()
     check: OpCheck | None = None
+    when: str | None = None
 
 
 class Rule(t.NamedTuple):
@@ -127,11 +132,15 @@ class Context:
         """Every label of the current file and its scope (to explain a forward reference)."""
         self.records: dict[tuple[str | None, str], LabelTarget] = {}
         """What each label defined so far names, by (scope, label) (reset per file)."""
+        self.flawed = False
+        """A label defined in this file names an operation without a record id or a table
+        (until then no reference can be one MA014 reports)."""
 
     def start_file(self) -> None:
         self.labels = {}
         self.all_labels = {}
         self.records = {}
+        self.flawed = False
         self.label_tables = {}
 
     def related_table_errors(self, op: Operation) -> list[UnknownTableError]:
@@ -162,6 +171,8 @@ class Context:
         defined.add(op.label)
         has_id = op.id is not None or creates
         self.records[(scope, op.label)] = _new(LabelTarget, (op.index, op.table, has_id))
+        if not has_id or op.table is None:
+            self.flawed = True
 
     def resolve(self, op: Operation) -> Resolution | None:
         """The engine's answer to ``op``'s question (None: it names no message); kept per

@@ -6,18 +6,16 @@ from validator.plan import Operation
 from validator.rules.base import Context, Question, Resolution, Rule, Step
 
 
-def _related(op: Operation, ctx: Context) -> list[str] | None:
-    if not op.related:
-        return None
+def _related(op: Operation, ctx: Context) -> list[str]:
     return [f"related record: {err}" for err in ctx.related_table_errors(op)]
 
 
-_RELATED_ONLY = Step((), _related)
+_RELATED_ONLY = Step((), _related, "related")
 
 
 def prepare(question: Question, res: Resolution | None, ctx: Context) -> Step | None:
     if res is not None and res.table_errors:
-        return Step(tuple(str(err) for err in res.table_errors), _related)
+        return Step(tuple(str(err) for err in res.table_errors), _related, "related")
     return _RELATED_ONLY  # any operation may name related records
 
 

@@ -21,7 +21,7 @@ def _problems(op: Operation, ctx: Context) -> tuple[str, ...]:
     return op.problems
 
 
-_PROBLEMS_ONLY = Step((), _problems)
+_PROBLEMS_ONLY = Step((), _problems, "problems")
 
 
 def prepare(question: Question, res: Resolution | None, ctx: Context) -> Step:

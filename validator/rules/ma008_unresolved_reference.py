@@ -8,8 +8,6 @@ from validator.rules.base import Context, Question, Resolution, Rule, Step
 
 def _check(op: Operation, ctx: Context) -> list[str] | None:
     refs = op.references
-    if not refs:
-        return None
     defined = ctx.labels.get(op.scope) or ()
     found: list[str] | None = None
     for ref in refs:
@@ -26,7 +24,7 @@ def _check(op: Operation, ctx: Context) -> list[str] | None:
     return found
 
 
-_STEP = Step((), _check)
+_STEP = Step((), _check, "references")
 
 
 def prepare(question: Question, res: Resolution | None, ctx: Context) -> Step:

@@ -34,8 +34,8 @@ def _what(target: LabelTarget, needs_table: bool) -> str | None:
 
 
 def _check(op: Operation, ctx: Context) -> list[str] | None:
-    if not op.references:
-        return None
+    if not ctx.flawed:
+        return None  # every label so far names a record with a table
     records = ctx.records
     found: list[str] = []
     for label, where, needs_table in _refs(op):
@@ -51,7 +51,7 @@ def _check(op: Operation, ctx: Context) -> list[str] | None:
     return found
 
 
-_STEP = Step((), _check)
+_STEP = Step((), _check, "references")
 
 
 def prepare(question: Question, res: Resolution | None, ctx: Context) -> Step:

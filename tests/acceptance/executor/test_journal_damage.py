@@ -139,8 +139,7 @@ def test_a_counter_rolled_back_or_deleted_never_overwrites(tmp_path, data_dir, c
 def test_an_invalid_entry_is_named_and_the_readable_ones_are_kept(
     tmp_path, data_dir, capsys, queued, org, garbage, reason
 ):
-    _sql(data_dir, "UPDATE Cache SET value = CAST(? AS TEXT) WHERE key = ?", garbage,
-         "op:0000000000000007")  # fmt: skip
+    _sql(data_dir, "UPDATE msgavail_ops SET value = CAST(? AS TEXT) WHERE seq = ?", garbage, 7)
     results = _every_command(tmp_path, capsys, org)
     listing = results.pop("queue")
     _refused(listing, "#7", reason, "queue export", "queue repair")

@@ -53,15 +53,19 @@ def test_values_are_inline_json_text_never_pickles(journal, engine, tmp_path):
     journal.close()
     db = sqlite3.connect(tmp_path / "j" / "cache.db")
     rows = db.execute("SELECT key, typeof(value), value, filename FROM Cache").fetchall()
+    ours = db.execute(
+        "SELECT typeof(value), value FROM msgavail_ops"
+        " UNION ALL SELECT typeof(value), value FROM msgavail_records"
+    ).fetchall()
     db.close()
-    assert rows
-    for key, kind, value, filename in rows:
+    assert sorted(key for key, *_ in rows) == ["meta:seq"]  # diskcache's table: the counter
+    for key, kind, _value, filename in rows:
         assert filename is None, f"{key} went to a side file"
-        if key == "meta:seq":
-            assert kind == "integer"
-        else:
-            assert kind == "text"
-            json.loads(value)
+        assert kind == "integer"
+    assert len(ours) == 2  # the operation and its local record
+    for kind, value in ours:
+        assert kind == "text"
+        assert json.loads(value)["data"]["description"] == big
     side_files = [f for _, _, files in os.walk(tmp_path / "j") for f in files if f.endswith(".val")]
     assert side_files == []
 
@@ -187,3 +191,78 @@ def test_ops_read_in_one_range_in_order_with_records_apart(journal, engine):
     assert [op["seq"] for op in scan.ops] == list(range(1, 26)) and scan.damaged == []
     assert journal.counts() == {"pending": 25}
     assert len(list(journal.records("account"))) == 25
+
+
+def test_ops_come_in_chunks_that_see_the_writes_made_between_them(journal, engine):
+    plan = [_op(i, "Create", "account", data={"name": str(i)}) for i in range(25)]
+    queue_operations(journal, engine, plan)
+    chunks = journal.iter_ops({"pending"}, chunk=10)
+    first = next(chunks)
+    assert [op["seq"] for op in first] == list(range(1, 11))
+    journal.set_state([journal.get(15)], "done")  # between two chunks: seen by the next one
+    assert [op["seq"] for op in next(chunks)] == [11, 12, 13, 14, 16, 17, 18, 19, 20]
+    assert [op["seq"] for op in next(chunks)] == [21, 22, 23, 24, 25]
+    assert next(chunks, None) is None
+    assert [len(c) for c in journal.iter_ops(chunk=10, after=20)] == [5]
+    with sqlite3.connect(os.path.join(journal.directory, "cache.db")) as db:
+        db.execute("UPDATE msgavail_ops SET value = '{' WHERE seq = 12")
+    chunks = journal.iter_ops(chunk=10)
+    assert len(next(chunks)) == 10  # the damage is met where it is, never skipped
+    with pytest.raises(JournalDamagedError, match="#12 \\(not valid JSON"):
+        next(chunks)
+
+
+FORMAT1 = os.path.join(os.path.dirname(__file__), "..", "..", "data", "journal-format1")
+
+
+def test_a_journal_of_the_earlier_format_is_converted_whole_once(tmp_path, engine):
+    """tests/data/journal-format1 was written by the previous release: five operations (#1
+    done, #5 parked), three local records, the org, in diskcache entries."""
+    import shutil
+
+    shutil.copytree(FORMAT1, tmp_path / "j")
+    with Journal.open(tmp_path / "j") as j:
+        assert j.verify() == [
+            "the journal j was converted to this version's format: 5 operation(s) and 3 local "
+            "record(s) moved into its own tables in the same database, in one transaction (an "
+            "older msgavail no longer sees them)"
+        ]
+        ops = j.ops()
+        assert [(op["seq"], op["message"], op["state"]) for op in ops] == [
+            (1, "Create", "done"), (2, "Create", "pending"), (3, "Update", "pending"),
+            (4, "Associate", "pending"), (5, "Delete", "parked"),
+        ]  # fmt: skip
+        assert (ops[4].get("last_error") or {}).get("message") == "no"
+        assert j.org == "https://contoso.crm.dynamics.com"
+        assert j.last_seq() == 5 and j.check() == []
+        account = j.record("account", "0F8FAD5B-D9CB-469F-A165-70867728950E")
+        assert account is not None and account["data"] == {"name": "Contoso \u00e9"}
+        contact = j.record("contact", "7c9e6679-7425-40de-944b-e07fc1f90ae7")
+        assert contact is not None and contact["data"]["telephone1"] == "555"
+        assert [r["id"] for r in j.records("account")] == [
+            "0f8fad5b-d9cb-469f-a165-70867728950e", "16fd2706-8baf-433b-82eb-8c7fada847da",
+        ]  # fmt: skip
+        more = queue_operations(j, engine, [_op(0, "Create", "account", data={"name": "B"})])
+        assert [op["seq"] for op in more.queued] == [6]
+    with Journal.open(tmp_path / "j") as j:  # converted once: nothing more to say
+        assert j.verify() == [] and len(j.ops()) == 6
+    db = sqlite3.connect(tmp_path / "j" / "cache.db")
+    left = db.execute("SELECT key FROM Cache ORDER BY key").fetchall()
+    db.close()
+    assert left == [("meta:org",), ("meta:seq",)]
+
+
+def test_an_old_format_entry_that_cannot_be_converted_is_named_not_dropped(tmp_path):
+    import shutil
+
+    shutil.copytree(FORMAT1, tmp_path / "j")
+    db = sqlite3.connect(tmp_path / "j" / "cache.db")
+    db.execute("UPDATE Cache SET key = 'op:7x' WHERE key = 'op:0000000000000003'")
+    db.commit()
+    db.close()
+    with Journal.open(tmp_path / "j") as j:
+        with pytest.raises(JournalDamagedError, match="op:7x \\(an entry of the old format"):
+            j.verify()
+        scan = j.scan()
+        assert [op["seq"] for op in scan.ops] == [1, 2, 4, 5]
+        assert [d.key for d in scan.damaged] == ["op:7x"]

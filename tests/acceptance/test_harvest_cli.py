@@ -10,7 +10,7 @@ import typing as t
 import pytest
 
 import metadata.webapi
-from fixtures.emulator.seed import synthetic_org
+from fixtures.emulator.seed import message, offline_profile, synthetic_org, synthetic_profiles
 from metadata import snapshot as snapshot_file
 from metadata.auth import StaticToken
 from metadata.harvest import harvest
@@ -375,3 +375,51 @@ def test_every_harvest_path_reads_the_cached_snapshot_at_most_once(
     assert r.exit_code == 0, r.stderr
     assert json.loads(r.stdout)["action"] == action
     assert len(parsed) == reads
+
+
+@pytest.mark.parametrize(
+    ("change", "error"),
+    [
+        (lambda seed: seed["sdkmessages"].append(message("contoso_Odd", 7)),
+         "unexpected availability 7 in sdkmessage contoso_Odd"),
+        (lambda seed: seed["sdkmessages"].append({**message("x", 0), "name": ""}),
+         "an sdkmessage row has no name: "),
+        (lambda seed: seed.update(synthetic_profiles())
+         or seed["mobileofflineprofiles"].append({**offline_profile("p"), "name": None}),
+         "a mobileofflineprofile row has no name: "),
+    ],
+)  # fmt: skip
+def test_an_org_answer_msgavail_cannot_read_is_one_error_and_caches_nothing(
+    start_emulator, cache_dir, token_env, capsys, change, error
+):
+    seed = synthetic_org()
+    change(seed)
+    emu = start_emulator(seed=seed)
+    r = run_cli(["harvest", "--org", emu.url], capsys)
+    assert r.exit_code == 2
+    assert r.stderr.startswith(f"msgavail: error: {error}") and r.stderr.count("\n") == 1
+    # nothing half-written: the org still has no cached harvest
+    after = run_cli(["check", "Create", "account", "--org", emu.url], capsys)
+    assert after.exit_code == 2 and "no cached harvest" in after.stderr
+
+
+def test_snapshot_export_to_stdout_is_the_file_and_show_json_counts_it(
+    emulator, cache_dir, token_env, tmp_path, capsys
+):
+    assert run_cli(["harvest", "--org", emulator.url], capsys).exit_code == 0
+    out = tmp_path / "org.json"
+    assert (
+        run_cli(["snapshot", "export", "--org", emulator.url, "-o", str(out)], capsys).exit_code
+        == 0
+    )
+    piped = run_cli(["snapshot", "export", "--org", emulator.url, "-o", "-"], capsys)
+    assert piped.exit_code == 0 and piped.stderr == ""  # nothing but the snapshot on stdout
+    assert piped.stdout == out.read_text(encoding="utf-8")
+    shown = run_cli(["snapshot", "show", str(out), "--format", "json"], capsys)
+    assert shown.exit_code == 0
+    summary = json.loads(shown.stdout)
+    seed = synthetic_org()
+    assert summary["source"]["org"] == emulator.url
+    assert summary["messages"]["total"] == len(seed["sdkmessages"])
+    client_only = sorted(m["name"] for m in seed["sdkmessages"] if m["availability"] == 1)
+    assert summary["client_only_messages"] == client_only

@@ -163,6 +163,14 @@ def test_profile_show_and_list(org: str, capsys: t.Any) -> None:
         "Field Technician: 4 tables (account, contact, contoso_inspection, task)",
         "Sales Rep: 5 tables (account, annotation, contact, contoso_region, incident)",
     ]
+    listed = json.loads(
+        run_cli(["profile", "list", "--org", org, "--format", "json"], capsys).stdout
+    )
+    assert listed["source"]["org"] == org
+    assert [(p["name"], p["tables"]) for p in listed["profiles"]] == [
+        ("Field Technician", ["account", "contact", "contoso_inspection", "task"]),
+        ("Sales Rep", ["account", "annotation", "contact", "contoso_region", "incident"]),
+    ]
     r = run_cli(["profile", "show", "sales rep", "--org", org, "--format", "json"], capsys)
     doc = json.loads(r.stdout)
     rows = {row["table"]: row for row in doc["tables"]}

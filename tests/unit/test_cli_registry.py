@@ -28,3 +28,10 @@ def test_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) ->
     result = run_cli(["chek", "Create"], capsys)
     assert result.exit_code == 2
     assert result.stderr == ("msgavail: error: no such command 'chek' (see `msgavail --help`)\n")
+
+
+def test_version_names_the_program_and_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    from metadata import __version__
+
+    result = run_cli(["--version"], capsys)
+    assert (result.exit_code, result.stdout) == (0, f"msgavail, version {__version__}\n")

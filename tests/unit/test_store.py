@@ -56,6 +56,19 @@ def test_damaged_head_is_a_cache_error_and_recoverable(tmp_path):
         assert list(store._open().iterkeys()) == []  # the body went too
 
 
+@pytest.mark.parametrize("key", ["head:", "harvest:"], ids=["format-2", "format-1"])
+def test_an_entry_of_an_unknown_format_names_it_and_the_rebuild(tmp_path, key):
+    """e.g. written by a newer msgavail: refused as damaged, never misread."""
+    with Store.open(tmp_path) as store:
+        store._open().set(key + ORG, '{"format": 99, "stored_at": 1.0}')
+        with pytest.raises(CacheError) as info:
+            store.get(ORG)
+        assert str(info.value) == (
+            f"the cached harvest of {ORG} in {store.path} is damaged (unknown entry format 99); "
+            f"`msgavail harvest --org {ORG}` rebuilds it"
+        )
+
+
 def big_snapshot() -> Snapshot:
     """Large enough (the whole published table) for diskcache to keep it in a value file."""
     base = published.load()

@@ -15,7 +15,6 @@ never a worker: uvicorn serves other connections from the same event loop meanwh
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import signal
 import socket
 import threading
@@ -35,15 +34,6 @@ _408 = (
     b"HTTP/1.1 408 Request Timeout\r\nContent-Type: application/json\r\nConnection: close\r\n"
     b"Content-Length: " + str(len(_408_BODY)).encode() + b"\r\n\r\n" + _408_BODY
 )
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def bind(host: str, port: int, *, backlog: int = 2048) -> socket.socket:

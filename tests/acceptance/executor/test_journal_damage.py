@@ -229,3 +229,24 @@ def test_repair_of_a_deleted_database_moves_it_aside_and_starts_afresh(
     assert "no readable database" in repaired.stderr and repaired.exit_code == 1
     listing = run_cli(["queue"], capsys)
     assert listing.exit_code == 0 and "nothing queued" in listing.stdout
+
+
+@pytest.mark.parametrize(
+    ("entry", "reason"),
+    [
+        (b'{"seq": 8, "state": "pending", "message": "Create"}', "its stored sequence number is 8"),
+        (b'{"seq": 7, "state": "asleep", "message": "Create"}', "unknown state 'asleep'"),
+        (b'{"seq": 7, "state": "pending", "table": "account"}', "no message"),
+    ],
+)
+def test_an_entry_that_is_json_but_no_valid_operation_is_named_with_why(
+    tmp_path, data_dir, capsys, queued, entry, reason
+):
+    _sql(data_dir, "UPDATE msgavail_ops SET value = CAST(? AS TEXT) WHERE seq = ?", entry, 7)
+    listing = run_cli(["queue"], capsys)
+    _refused(listing, f"#7 ({reason}", "queue export", "queue repair")
+    assert listing.stdout.count("pending ") == N - 1
+    code, plan = _export(tmp_path, capsys)
+    assert code == 1
+    assert [op["x-msgavail-seq"] for op in plan["operations"]] == [s for s in queued if s != 7]
+    assert reason in plan["x-msgavail-export"]["unreadable"][0]

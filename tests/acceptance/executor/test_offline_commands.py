@@ -221,3 +221,101 @@ def test_finished_operations_are_listed_and_exported_only_with_all(tmp_path, dat
     assert names == ["0", "1", "2", "3"]
     again = run_cli(["queue", "export", "--all", "-o", str(everything)], capsys)
     assert again.exit_code == 2 and again.stderr.startswith(f"msgavail: error: {everything} exists")
+
+
+SNAPSHOT = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(__file__)))),
+    "fixtures", "lint", "contoso-snapshot.json",
+)  # fmt: skip
+
+
+def test_warnings_are_shown_and_do_not_stop_queueing(tmp_path, data_dir, capsys):
+    plan = write_plan(tmp_path / "p.json", [{"message": "Create", "table": "account"}])
+    result = run_cli(["run", plan, "--offline", "--snapshot", SNAPSHOT], capsys)
+    assert result.exit_code == 0, result.stderr
+    first = result.stdout.splitlines()[0]
+    assert first.startswith(f"{plan}:") and " MA007 metadata harvested " in first
+    assert "queued 1 operation(s) (#1-#1) in journal contoso.crm.dynamics.com-" in result.stdout
+    assert "play them back with: msgavail sync --org https://contoso.crm.dynamics.com" in (
+        result.stdout
+    )
+
+
+def test_a_plan_whose_every_operation_is_skipped_queues_nothing(tmp_path, data_dir, capsys):
+    plan = write_plan(tmp_path / "p.json", [{"message": "Create", "table": "queue"}])
+    result = run_cli(["run", plan, "--offline", "--skip-unavailable"], capsys)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines()[0] == "skipped 1 operation(s):"
+    assert result.stdout.splitlines()[-1] == "nothing queued"
+    assert _queue_json(capsys)["operations"] == []
+
+
+def test_get_text_format_is_one_record_per_line(tmp_path, data_dir, capsys):
+    plan = write_plan(
+        tmp_path / "p.json",
+        [{"message": "Create", "table": "account", "data": {"name": n}} for n in ("A", "B")],
+    )
+    queued = json.loads(run_cli(["run", plan, "--offline", "--format", "json"], capsys).stdout)
+    ids = [op["id"] for op in queued["queued"]]
+    shown = run_cli(["get", "account", "--format", "text"], capsys)
+    assert shown.exit_code == 0
+    assert sorted(shown.stdout.splitlines()) == sorted(
+        f"accountid={i} name={n} @msgavail.seq={s}"
+        for i, n, s in zip(ids, "AB", (1, 2), strict=True)
+    )
+
+
+def test_queue_actions_with_nothing_to_act_on(tmp_path, data_dir, capsys, monkeypatch):
+    plan = write_plan(tmp_path / "p.json", [{"message": "Create", "table": "account"}])
+    assert run_cli(["run", plan, "--offline"], capsys).exit_code == 0
+    nothing = run_cli(["queue", "retry"], capsys)
+    assert (nothing.exit_code, nothing.stdout) == (0, "no parked operations\n")
+    nothing = run_cli(["queue", "drop"], capsys)
+    assert (nothing.exit_code, nothing.stdout) == (0, "nothing to drop\n")
+    nothing = run_cli(["queue", "prune"], capsys)
+    assert (nothing.exit_code, nothing.stdout) == (0, "nothing to prune\n")
+    with Journal.open(journal_dir("local", data_dir)) as journal:
+        journal.set_state(journal.ops(), "done", note="already there")
+    monkeypatch.setattr("sys.stdin", io.StringIO("n\n"))
+    declined = run_cli(["queue", "prune"], capsys)
+    assert declined.exit_code == 1 and declined.stdout.endswith("nothing pruned\n")
+    listed = run_cli(["queue", "--all"], capsys)
+    assert listed.stdout.splitlines()[-1].endswith(")  (already there)")
+    monkeypatch.setattr("sys.stdin", io.StringIO("n\n"))
+    declined = run_cli(["queue", "repair"], capsys)
+    assert declined.exit_code == 1 and declined.stdout.endswith("nothing changed\n")
+    assert len(_queue_json(capsys, "--all")["operations"]) == 1  # nothing was moved aside
+
+
+def test_export_and_repair_of_a_journal_that_does_not_exist(tmp_path, data_dir, capsys):
+    for args in (["export", "-o", str(tmp_path / "out.json")], ["repair", "--yes"]):
+        result = run_cli(["queue", *args, "--journal", "nope"], capsys)
+        assert result.exit_code == 2
+        assert result.stderr.startswith("msgavail: error: no journal nope in ")
+        assert not os.path.exists(tmp_path / "out.json")
+
+
+def test_export_without_the_orgs_harvest_falls_back_to_the_published_entity_sets(
+    tmp_path, data_dir, cache_dir, capsys
+):
+    plan = write_plan(
+        tmp_path / "p.json",
+        [
+            {"message": "Create", "table": "account", "label": "a", "data": {"name": "A"}},
+            {"message": "Create", "table": "contact",
+             "data": {"parentcustomerid_account@odata.bind": "$a"}},
+        ],
+    )  # fmt: skip
+    # Queued against a snapshot of contoso; contoso was never harvested into this cache.
+    queued = run_cli(["run", plan, "--offline", "--snapshot", SNAPSHOT, "--format", "json"], capsys)
+    name = json.loads(queued.stdout)["journal"]["name"]
+    # `--snapshot` finds the journal of the org the snapshot came from
+    assert _queue_json(capsys, "--snapshot", SNAPSHOT)["journal"]["name"] == name
+    out = tmp_path / "out.json"
+    result = run_cli(["queue", "export", "--journal", name, "-o", str(out)], capsys)
+    assert result.exit_code == 0, result.stderr
+    exported = json.loads(out.read_text())
+    assert exported["x-msgavail-export"]["org"] == "https://contoso.crm.dynamics.com"
+    account_id = exported["operations"][0]["id"]
+    bind = exported["operations"][1]["data"]["parentcustomerid_account@odata.bind"]
+    assert bind == f"/accounts({account_id})"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import time
 import typing as t
@@ -209,3 +210,29 @@ def test_label_inside_an_odata_bind_path_is_resolved(tmp_path, org, capsys):
     assert run_cli(["sync", "--org", org.url], capsys).exit_code == 0
     [contact] = org.store.rows("contacts")
     assert contact["_parentcustomerid_account_value"] == ops[0]["id"]
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_on_a_terminal_only_and_the_summary_after_it(
+    tmp_path, org, capsys, monkeypatch
+):
+    from validator.cli import run
+
+    _queue(tmp_path, org, capsys, _creates(30))
+    terminal = _Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    assert run(["sync", "--org", org.url, "--no-bulk", "--batch-size", "10"]) == 0
+    out, _ = capsys.readouterr()
+    drawn = terminal.getvalue()
+    assert "syncing" in drawn and "100%" in drawn and drawn.endswith("\n")
+    assert out.startswith("applied 30 operation(s)")
+
+    _queue(tmp_path, org, capsys, _creates(3))
+    monkeypatch.setattr("sys.stderr", terminal := _Terminal())
+    assert run(["sync", "--org", org.url, "--format", "json"]) == 0
+    assert terminal.getvalue() == ""  # JSON is for programs: no bar, even on a terminal
+    assert json.loads(capsys.readouterr().out)["applied"] == 3

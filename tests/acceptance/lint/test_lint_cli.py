@@ -200,3 +200,22 @@ def test_show_source_frames_the_operation(capsys: pytest.CaptureFixture[str]) ->
         "7 |     table: queue",
         "8 |     data: {name: Support}",
     ]
+
+
+def test_output_into_a_missing_directory_is_one_error_and_leaves_nothing(
+    tmp_path: t.Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "no-such-dir" / "report.json"
+    r = run_cli(["lint", SEEDS, "--format", "json", "--output", str(out)], capsys)
+    assert r.exit_code == 2 and r.stdout == ""
+    assert r.stderr == f"msgavail: error: {out}: cannot write: No such file or directory\n"
+    assert os.listdir(tmp_path) == []
+
+
+def test_stdin_filename_needs_the_dash(capsys: pytest.CaptureFixture[str]) -> None:
+    r = run_cli(["lint", SEEDS, "--stdin-filename", "plan.json"], capsys)
+    assert r.exit_code == 2
+    assert r.stderr == (
+        "msgavail: error: lint: --stdin-filename names the plan read from `-`; pass `-` "
+        "(see `msgavail lint --help`)\n"
+    )

@@ -327,3 +327,31 @@ def test_concurrent_requests_all_answered(published_server: ServeProcess) -> Non
 
     with concurrent.futures.ThreadPoolExecutor(16) as pool:
         assert set(pool.map(one, range(64))) == {200}
+
+
+def test_check_query_that_is_not_utf8_is_400(http) -> None:
+    r = http.get("/v1/check?message=Cre%FFate&table=account")
+    assert r.status_code == 400, r.text
+    assert r.json()["error"] == {
+        "status": 400,
+        "code": "bad-parameter",
+        "message": "query string is not UTF-8",
+    }
+
+
+def test_lint_format_yml_and_json_suffix_media_types(http, capsys) -> None:
+    """`format=yml` is YAML, and a `+json` media type (e.g. application/vnd.x+json) is JSON:
+    both give the report the CLI gives for the same plan."""
+    yaml_plan = os.path.join(CASES, "seeds.yaml")
+    with open(yaml_plan, "rb") as fh:
+        body = fh.read()
+    cli = json.loads(run_cli(["lint", yaml_plan, "--format", "json"], capsys).stdout)
+    r = http.post("/v1/lint", params={"format": "yml", "path": yaml_plan}, content=body)
+    assert r.status_code == 200, r.text
+    assert r.json() == cli
+
+    plan = b'{"operations": [{"message": "Create", "table": "queue"}]}'
+    r = http.post(
+        "/v1/lint", content=plan, headers={"content-type": "application/vnd.msgavail.plan+json"}
+    )
+    assert [d["code"] for d in r.json()["diagnostics"]] == ["MA005"]

@@ -235,3 +235,15 @@ def test_check_does_not_load_the_server_stack(tmp_path) -> None:
     assert not [
         m for m in loaded if m.startswith(("uvicorn", "starlette", "anyio", "validator.serve"))
     ]
+
+
+@pytest.mark.parametrize("given", ["12q", "0", "4 GB", "-1"])
+def test_max_body_size_that_is_not_a_size_is_refused_before_starting(given: str, capsys) -> None:
+    from tests.cli_runner import run_cli
+
+    r = run_cli(["serve", "--max-body-size", given], capsys)
+    assert r.exit_code == 2
+    assert r.stderr == (
+        f"msgavail: error: serve: invalid value for '--max-body-size': {given!r} is not a size "
+        "(e.g. 4MiB, 512KiB, 1048576) (see `msgavail serve --help`)\n"
+    )

@@ -162,7 +162,12 @@ def fingerprint_of(
     item_rows: t.Sequence[JSON] = (),
 ) -> Fingerprint:
     def versions(rows: t.Sequence[JSON]) -> dict[str, int | None]:
-        numbers = [v for v in (_int_or_none(r.get("versionnumber")) for r in rows) if v is not None]
+        # 20,000 filter rows: ints (what the Web API sends) kept as they are, anything else
+        # converted as _int_or_none does.
+        found = [r.get("versionnumber") for r in rows]
+        numbers = [
+            v for v in (v if type(v) is int else _int_or_none(v) for v in found) if v is not None
+        ]
         return {
             "max_version": max(numbers) if numbers else None,
             "count": min(len(rows), COUNT_CAP),
@@ -278,28 +283,29 @@ def _filters(
     filters: list[MessageFilter] = []
     skipped = 0
     for row in rows:
-        expanded = row.get("sdkmessageid")
+        get = row.get
+        expanded = get("sdkmessageid")
         name = expanded.get("name") if type(expanded) is dict else None
         if not name:
-            name = names_by_id.get(row.get("_sdkmessageid_value"))
+            name = names_by_id.get(get("_sdkmessageid_value"))
             if not name:
                 skipped += 1
                 continue
-        p, s = row.get("primaryobjecttypecode"), row.get("secondaryobjecttypecode")
+        p, s = get("primaryobjecttypecode"), get("secondaryobjecttypecode")
         primary = tables[p] if type(p) is str else None
         secondary = tables[s] if type(s) is str else None
-        av = row.get("availability")
+        av = get("availability")
         availability = _BY_CODE.get(av) if type(av) is int else None
         if availability is None:
             availability = _availability(av, f"a filter of {name}")
-        custom, visible = row.get("iscustomprocessingstepallowed"), row.get("isvisible")
-        version = row.get("versionnumber")
+        custom, visible = get("iscustomprocessingstepallowed"), get("isvisible")
+        version = get("versionnumber")
         filters.append(_new_filter(MessageFilter, (
             name, primary, secondary, availability,
             custom if custom is True or custom is False else _bool_or_none(custom),
             visible if visible is True or visible is False else _bool_or_none(visible),
             version if type(version) is int else _int_or_none(version),
-            row.get("sdkmessagefilterid"),
+            get("sdkmessagefilterid"),
         )))  # fmt: skip
         low = lowered.get(name)
         if low is None:

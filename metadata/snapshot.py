@@ -154,6 +154,21 @@ def _lower(name: t.Any) -> str | None:
     return str(name).lower()
 
 
+class _Lowered(dict[t.Any, "str | None"]):
+    """``_lower`` of each distinct table spelling, worked out once."""
+
+    def __missing__(self, key: t.Any) -> str | None:
+        value = self[key] = _lower(key)
+        return value
+
+
+def _labels() -> dict[str, Availability]:
+    return {a.label: a for a in Availability}
+
+
+_new_row = tuple.__new__  # positional construction without the generated __new__'s call
+
+
 def _availability_reader() -> t.Callable[[t.Any], Availability]:
     known: dict[t.Any, Availability] = {a.label: a for a in Availability}
     known.update({int(a): a for a in Availability})
@@ -188,20 +203,24 @@ def from_dict(data: JSONDict, *, source: Source | None = None) -> Snapshot:
         )
         for m in data["messages"]
     ]
-    # The hot loop of every start-up (1315 rows in the default): positional arguments.
-    filters = [
-        MessageFilter(
+    # The hot loop of every start-up (1315 rows in the default): each distinct table spelling
+    # and availability worked out once, rows built as plain tuples of the record's type.
+    tables_seen = _Lowered()
+    labels = _labels()
+    filters = []
+    for f in data["filters"]:
+        get = f.get
+        p, s, a = get("primary_table"), get("secondary_table"), f["availability"]
+        filters.append(_new_row(MessageFilter, (
             f["message"],
-            _lower(f.get("primary_table")),
-            _lower(f.get("secondary_table")),
-            av(f["availability"]),
-            f.get("custom_processing_step_allowed"),
-            f.get("is_visible"),
-            f.get("version"),
-            f.get("id"),
-        )
-        for f in data["filters"]
-    ]
+            tables_seen[p] if p is not None else None,
+            tables_seen[s] if s is not None else None,
+            labels[a] if a in labels else av(a),
+            get("custom_processing_step_allowed"),
+            get("is_visible"),
+            get("version"),
+            get("id"),
+        )))  # fmt: skip
     tables = [
         Table(**{**tb, "logical_name": tb["logical_name"].lower()}) for tb in data.get("tables", ())
     ]

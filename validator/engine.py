@@ -7,8 +7,8 @@ Mode ``mobile`` (Power Apps mobile offline) keeps step 1 (the pair must exist) a
 decided by the user's mobile offline profile, not by those columns: see validator/mobile.py.
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations``: typing.NamedTuple compiles each string annotation
+# into a ForwardRef (Verdict's 19 fields, on every start-up); evaluated ones cost nothing extra.
 import typing as t
 
 from metadata.errors import ConfigError, DataUnavailableError, UnknownProfileError
@@ -330,12 +330,11 @@ class Engine:
             available, offline, online, tail, msg_label, flt_label = _DECISIONS[
                 msg.availability, row.availability, mode
             ]
-            subject = f"{msg.name} on {primary}" if second is None else (
-                f"{msg.name} on {primary} with {second}")  # fmt: skip
+            reason = f"{msg.name} on {primary}{tail}{self._where}" if second is None else (
+                f"{msg.name} on {primary} with {second}{tail}{self._where}")  # fmt: skip
             verdict: Verdict = _new_verdict(Verdict, (
                 msg.name, primary, second, mode, available, offline, online, True, msg_label,
-                flt_label, f"{subject}{tail}{self._where}", self._source, "filter", (), True,
-                None, None, None, (),
+                flt_label, reason, self._source, "filter", (), True, None, None, None, (),
             ))  # fmt: skip
             return verdict
         tableless = self._rows.get((key, "", ""))

@@ -58,7 +58,9 @@ TABLE_ALIASES: t.Mapping[str, str] = {
 }
 
 # Publisher prefix + underscore: the shape of a custom table's logical name (new_project).
-_CUSTOM_NAME = re.compile(r"^[a-z][a-z0-9]{1,7}_[a-z0-9_]+$")
+# Compiled on first use: only names the data lacks are matched, and start-up pays for every
+# pattern compiled at import.
+_CUSTOM_NAME = r"^[a-z][a-z0-9]{1,7}_[a-z0-9_]+$"
 
 
 def _squash(name: str) -> str:
@@ -87,9 +89,10 @@ class NameResolver:
                 if other:
                     tables.setdefault(other.lower(), tb.logical_name)
         for f in snapshot.filters:  # tolerate filters naming tables the definitions lack
-            for name in (f.primary, f.secondary):
-                if name:
-                    tables.setdefault(name, name)
+            if f.primary:
+                tables.setdefault(f.primary, f.primary)
+            if f.secondary:
+                tables.setdefault(f.secondary, f.secondary)
         self._logical = frozenset(tables.values())
         self._tables = tables
         self.tables: t.Mapping[str, str] = tables
@@ -139,4 +142,4 @@ class NameResolver:
 
     def is_presumed_custom(self, name: str) -> bool:
         """True when ``name`` is not in the data but the data expects custom tables by shape."""
-        return self._presume_custom and bool(_CUSTOM_NAME.match(name.strip().lower()))
+        return self._presume_custom and bool(re.match(_CUSTOM_NAME, name.strip().lower()))

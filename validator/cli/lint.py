@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import sys
@@ -173,7 +172,7 @@ def lint(
     )
     source = click.get_current_context().get_parameter_source("max_metadata_age")
     if source is click.core.ParameterSource.COMMANDLINE:  # "off" is None: not "unset"
-        config = dataclasses.replace(config, max_metadata_age=max_metadata_age)
+        config = config._replace(max_metadata_age=max_metadata_age)
     if snapshot is None and org is None:  # options and env first, then the settings
         snapshot, org = config.snapshot, config.org
     engine = load_engine(snapshot=snapshot, org=org, cache_dir=cache_dir)

@@ -175,11 +175,11 @@ def duration_callback(
     with the one duration parser (metadata.duration)."""
 
     def convert(ctx: click.Context, param: click.Parameter, value: t.Any) -> dt.timedelta | None:
+        if value is None:  # unset: no parser to import (every lint start-up passes here)
+            return None
         from metadata.duration import parse_duration
         from metadata.errors import ConfigError
 
-        if value is None:
-            return None
         try:
             return parse_duration(value, where=param.get_error_hint(ctx), allow_off=allow_off)
         except ConfigError as exc:

@@ -251,16 +251,6 @@ def _legacy_seq(key: str) -> int | None:
 _STATE_SET = frozenset(STATES)
 
 
-def _valid(value: t.Any, seq: int | None) -> bool:
-    """The shape every stored operation has (the fast path of :func:`_decode_op`)."""
-    return (
-        type(value) is dict
-        and value.get("seq") == seq
-        and value.get("state") in _STATE_SET
-        and type(value.get("message")) is str
-    )
-
-
 def _decode_op(key: str, seq: int | None, raw: t.Any) -> Op | Damage:
     """An operation from its stored value, or why it is not one."""
     if isinstance(raw, str):
@@ -291,18 +281,24 @@ def _decode_rows(
     damaged: list[Damage],
 ) -> int:
     """Decode ``(seq, value)`` rows into ``ops`` (those in ``states``) and ``damaged``; the
-    last sequence number seen. The common case (valid JSON of an operation) costs one
-    ``json.loads`` and four checks; anything else takes :func:`_decode_op` to say why."""
-    loads, append, last = json.loads, ops.append, 0
+    last sequence number seen. The common case costs an ASCII decode (the journal escapes
+    every non-ASCII character, so any other byte is damage), one ``json.loads`` of text and
+    four checks; anything else takes :func:`_decode_op` to say why."""
+    loads, append, last, known = json.loads, ops.append, 0, _STATE_SET
     for seq, raw in rows:
         last = seq
         try:
-            value = loads(raw)
-        except (ValueError, TypeError):  # UnicodeDecodeError included
+            value = loads(raw.decode("ascii"))
+        except (ValueError, TypeError, AttributeError):  # UnicodeDecodeError included
             value = None
-        if _valid(value, seq) and (raw.isascii() if type(raw) is bytes else True):
+        if (
+            type(value) is dict
+            and value.get("seq") == seq
+            and value.get("state") in known
+            and type(value.get("message")) is str
+        ):
             if states is None or value["state"] in states:
-                append(value)
+                append(t.cast(Op, value))
             continue
         found = _decode_op(op_key(seq), seq, raw)
         if isinstance(found, Damage):

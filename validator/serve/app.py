@@ -296,9 +296,7 @@ class Service:
             )
             age = _optional(p, "max_metadata_age")
             if age is not None:
-                config = dataclasses.replace(
-                    config, max_metadata_age=parse_age(age, where="max_metadata_age")
-                )
+                config = config._replace(max_metadata_age=parse_age(age, where="max_metadata_age"))
             if config.mode not in _modes():
                 raise ConfigError(f"unknown mode {config.mode!r}: expected {', '.join(_modes())}")
             linter = Linter(state.engine, config)

@@ -587,7 +587,10 @@ class Player:
         progressed |= settled
         self.journal.put_many(op for op, _ in prepared)  # the whole round in one transaction
         throttled = self.client.throttled - throttled_before + self._part_throttles
-        self.dop = max(1, self.dop // 2) if throttled else min(self._target_dop(), self.dop + 1)
+        # One request fewer after a 429, one more after a round without: at the hint, the
+        # 429s are the execution-time budget's edge (Retry-After already paces every worker),
+        # and halving left a quarter of the budget unused (BENCHMARKS.md, issue 10).
+        self.dop = max(1, self.dop - 1) if throttled else min(self._target_dop(), self.dop + 1)
         self.report.peak_parallel = max(self.report.peak_parallel, min(self.dop, len(requests)))
         if auth_failure is not None:
             raise AuthenticationError(

@@ -604,7 +604,7 @@ def iter_batch(
     scope = ""
     knows_upsert = names is not None and names.message("Upsert") is not None
     lookups: dict[str, tuple[str | None, str | None]] = {}
-    urls: dict[tuple[str, str], _Facts] = {}
+    urls: dict[tuple[str, ...], _Facts] = {}
     for index, req in enumerate(_requests(_Lines(source, path))):
         if req.scope != scope:
             # A Content-ID is visible only inside its changeset, and a changeset's parts are
@@ -630,7 +630,9 @@ def _url_facts(
     lookups: dict[str, tuple[str | None, str | None]],
 ) -> _Facts:
     """What the request line says (see the module's mapping), and whether that is all it
-    depends on (``cacheable``: no Content-ID reference, no PATCH, no $ref)."""
+    depends on besides the table of a Content-ID it starts with and, for a PATCH, its
+    If-Match and If-None-Match headers (``cacheable``: no $ref, whose body names the related
+    record; see _operation)."""
     if "://" in url:  # absolute: the path of the URL
         try:
             parts = urllib.parse.urlsplit(url)
@@ -646,7 +648,7 @@ def _url_facts(
     else:
         rel = raw_path[_API_PREFIX.match(raw_path).end() :]  # type: ignore[union-attr]  # or ""
     segs = _segments(urllib.parse.unquote(rel) if "%" in rel else rel)
-    cacheable = method != "PATCH"  # a PATCH depends on its headers
+    cacheable = True
     refs: list[str] = []
     problems: list[str] = []
     message: str | None = None
@@ -665,7 +667,6 @@ def _url_facts(
         first = segs[0]
         label = reference_label(first) if first[:1] == "$" else None
         if label is not None:
-            cacheable = False  # the table is the one of the Content-ID's part
             refs.append(label)
             head, table, key = True, tables_by_cid.get((scope, label)), first
             ident = first
@@ -769,7 +770,7 @@ def _operation(
     tables_by_cid: dict[tuple[str, str], str | None],
     knows_upsert: bool,
     lookups: dict[str, tuple[str | None, str | None]],
-    urls: dict[tuple[str, str], _Facts],
+    urls: dict[tuple[str, ...], _Facts],
 ) -> Operation:
     """``req`` as an operation; ``knows_upsert``: the data has an Upsert message; ``lookups``:
     (table, message) by URL segment name, ``urls``: what each request line said, for this file
@@ -778,12 +779,34 @@ def _operation(
     method = req.method.upper()
     body = req.body
     headers = req.headers
-    facts = urls.get((method, url))
+    # What a request line means is kept per file by its shape: the URL with a GUID key as a
+    # placeholder (entity set and key form, not the record), and for a PATCH the two headers
+    # that decide its message; the table of a leading "$n" is looked up each time.
+    guid: str | None = None
+    opening = url.find("(")
+    if opening > 0:
+        closing = url.find(")", opening)
+        if closing - opening in (37, 39) and is_guid(url[opening + 1 : closing]):
+            guid = url[opening + 1 : closing].strip("{}")
+            shape = url[: opening + 1] + "\x00" + url[closing:]
+    key: tuple[str, ...] = (method, shape if guid is not None else url)
+    if method == "PATCH":
+        key += (str(headers.get("if-none-match", "").strip() == "*"), str("if-match" in headers))
+    facts = urls.get(key)
     if facts is None:
         facts = _url_facts(method, url, req.scope, headers, body, names, tables_by_cid,
                            knows_upsert, lookups)  # fmt: skip
-        if facts[8] and len(urls) < _LOOKUPS:
-            urls[(method, url)] = facts
+        if (
+            facts[8]
+            and len(urls) < _LOOKUPS
+            and (guid is None or (facts[2] == guid and not facts[4]))  # GUID: just the id
+        ):
+            urls[key] = facts
+    else:
+        if guid is not None:
+            facts = (*facts[:2], guid, *facts[3:])
+        if facts[5]:  # a "$n" URL: the table of the part with that Content-ID
+            facts = (facts[0], tables_by_cid.get((req.scope, facts[5][0])), *facts[2:])
     message, table, ident, head, problems, url_refs, relationship, related, _ = facts
     raw = {"method": method, "url": url, "headers": headers, "body": body,
            "content_id": req.content_id}  # fmt: skip

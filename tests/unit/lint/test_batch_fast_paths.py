@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from metadata.errors import PlanError
 from validator.api import default_engine
 from validator.linter import name_lookup
-from validator.readers import batch
+from validator.readers import NameLookup, batch
 
 G = "2b6c1d9e-1111-4f5e-9a7b-000000000001"
 
@@ -201,3 +201,59 @@ def test_the_usual_parts_are_read_whole() -> None:
     assert calls == [True, True]
     assert [(op.message, op.line, op.data) for op in found] == [
         ("Create", 5, {"name": "x"}), ("Retrieve", 11, None)]  # fmt: skip
+
+
+# Request lines mapped once per URL shape (a GUID key as a placeholder, a PATCH's If-Match and
+# If-None-Match, the table of a leading "$n" looked up each time) against mapping every one.
+G2 = "{2B6C1D9E-2222-4F5E-9A7B-000000000002}"
+SHAPED = [f"GET accounts({G})", f"GET accounts({G2})", f"GET contacts({G})?$select=name",
+          f"DELETE /api/data/v9.2/accounts({G2})", f"DELETE accounts({G})/name",
+          f"PATCH accounts({G})", f"PATCH accounts({G2})", f"PATCH accounts({G})/x",
+          "PATCH accounts(name='a')", "PATCH $1", "GET $1", "DELETE $2", "PATCH $1/name",
+          f"POST accounts({G})/Microsoft.Dynamics.CRM.Assign", f"POST accounts({G2})/x",
+          f"GET accounts({G})/x/$ref", f"GET nosuchset({G})", f"POST WhoAmI({G})",
+          f"GET accounts({G[:-1]}x)", "POST accounts", "POST contacts"]  # fmt: skip
+
+
+@st.composite
+def shaped_batches(draw: st.DrawFn) -> str:
+    out = []
+    for n in range(draw(st.integers(1, 4))):
+        out.append(f"--b\nContent-Type: multipart/mixed; boundary=c{n}\n\n")
+        for cid in range(1, draw(st.integers(1, 5)) + 1):
+            heads = draw(st.lists(st.sampled_from(["If-Match: *", "If-None-Match: *"]),
+                                  max_size=1))  # fmt: skip
+            body = draw(st.sampled_from(["{}", "", '{"a@odata.bind": "$1"}']))
+            out.append(f"--c{n}\n" + _part(draw(st.sampled_from(SHAPED)), *heads, body=body,
+                                           cid=str(cid)))  # fmt: skip
+        out.append(f"--c{n}--\n")
+    return "".join(out) + "--b--\n"
+
+
+class _KnowsUpsert:
+    """Data that knows the Upsert message (a harvest): a PATCH without If-Match upserts."""
+
+    def __init__(self, names: NameLookup) -> None:
+        self.names = names
+
+    def table(self, name: str) -> str | None:
+        return self.names.table(name)
+
+    def message(self, name: str) -> str | None:
+        return "Upsert" if name == "Upsert" else self.names.message(name)
+
+
+@settings(max_examples=300, deadline=None)
+@given(shaped_batches(), st.booleans())
+def test_request_lines_mapped_by_shape_agree_with_mapping_each(text: str, upsert: bool) -> None:
+    names: NameLookup = name_lookup(default_engine())
+    if upsert:
+        names = _KnowsUpsert(names)
+    shaped = list(batch.iter_batch(text, "b.batch", names=names))
+    saved = batch._LOOKUPS
+    batch._LOOKUPS = 0  # nothing kept: every request line mapped on its own
+    try:
+        each = list(batch.iter_batch(text, "b.batch", names=names))
+    finally:
+        batch._LOOKUPS = saved
+    assert shaped == each

@@ -340,7 +340,8 @@ def _fast_part(
                 src.mark = (at, offset)
                 return None
     used = part_lines + head_lines + 4 + (body_text is not None)
-    next(itertools.islice(src.current, used, used), None)  # on past the delimiter
+    # On past the delimiter: a list iterator's index set (its pickle support), in C.
+    src.current.__setstate__(at + used)  # type: ignore[attr-defined]
     src.mark = (at + used, m.end() + 1)
     cid = part.get("content-id") or request.get("content-id")
     return _new(_Request, (method, url, headers, body, number, 1, cid, scope)), stop

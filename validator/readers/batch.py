@@ -272,25 +272,28 @@ _PART = re.compile(
     r"(--[^\n]*)"
 )
 _HeadCache = dict[str, dict[str, str]]
+_MULTIPART = "\n"  # a key no header line has: in _head_fields' answer for a changeset's head
 
 
-def _head_fields(block: str, cache: _HeadCache) -> dict[str, str] | None:
+def _head_fields(block: str, cache: _HeadCache, part: bool = False) -> dict[str, str] | None:
     """The header lines of ``block`` (each ending in "\n") as the line loops read them, or None
     when one is not a header line (no ":"); each block is split once per file (callers copy
-    what they hand on)."""
+    what they hand on). ``part``: a part's own headers, marked when they open a changeset."""
     fields: dict[str, str] = {}
     for text in block.split("\n")[:-1]:
         name, colon, value = text.partition(":")
         if not colon:
             return None
         fields[name.strip().lower()] = value.strip()
+    if part and fields.get("content-type", "").lower().startswith("multipart/"):
+        fields[_MULTIPART] = ""  # a changeset's part (what _fast_part leaves to the loops)
     if len(cache) < _KNOWN_LINES and len(block) < 1000:
         cache[block] = fields
     return fields
 
 
 def _fast_part(
-    src: _Lines, meaning: dict[str, str], scope: str, cache: _HeadCache
+    src: _Lines, meaning: dict[str, str], scope: str, parts: _HeadCache, cache: _HeadCache
 ) -> tuple[_Request, str] | None:
     """The next part read whole with ``_PART`` (and the delimiter that ends it) when it has the
     usual shape; None, having read nothing, otherwise. What it answers is what the line loops
@@ -311,17 +314,13 @@ def _fast_part(
     if stop is not _NEXT and stop is not _CLOSE:  # a body line, or the enclosing batch's
         src.mark = (at, offset)
         return None
-    part = cache.get(part_block)
+    part = parts.get(part_block)
     if part is None:
-        part = _head_fields(part_block, cache)
+        part = _head_fields(part_block, parts, True)
     request = cache.get(head_block)
     if request is None:
         request = _head_fields(head_block, cache)
-    if (
-        part is None
-        or request is None
-        or part.get("content-type", "").lower().startswith("multipart/")  # a changeset
-    ):
+    if part is None or request is None or _MULTIPART in part:  # not headers, or a changeset
         src.mark = (at, offset)
         return None
     headers = dict(request)
@@ -341,9 +340,10 @@ def _fast_part(
                 src.mark = (at, offset)
                 return None
     used = part_lines + head_lines + 4 + (body_text is not None)
-    next(itertools.islice(src.current, used, used), None)  # on past the delimiter
+    # On past the delimiter: a list iterator's index set (its pickle support), in C.
+    src.current.__setstate__(at + used)  # type: ignore[attr-defined]
     src.mark = (at + used, m.end() + 1)
-    cid = part.get("content-id") or headers.get("content-id")
+    cid = part.get("content-id") or request.get("content-id")
     return _new(_Request, (method, url, headers, body, number, 1, cid, scope)), stop
 
 
@@ -364,9 +364,10 @@ def _multipart(src: _Lines, batch: _Stops, opened: bool, where: int) -> t.Iterat
     if stop == _CLOSE:
         raise src.error(f"no '{stops.delim}' part in the multipart body", where)
     heads: _HeadCache = {}
+    part_heads: _HeadCache = {}
     while True:
         while stop == _NEXT:
-            fast = _fast_part(src, stops.meaning, scope, heads)
+            fast = _fast_part(src, stops.meaning, scope, part_heads, heads)
             if fast is None:
                 break
             req, stop = fast
@@ -775,10 +776,8 @@ def _operation(
     """``req`` as an operation; ``knows_upsert``: the data has an Upsert message; ``lookups``:
     (table, message) by URL segment name, ``urls``: what each request line said, for this file
     (a request line that depends on nothing else is read once)."""
-    url = req.url
-    method = req.method.upper()
-    body = req.body
-    headers = req.headers
+    method, url, headers, body, line, column, content_id, scope = req
+    method = method.upper()
     # What a request line means is kept per file by its shape: the URL with a GUID key as a
     # placeholder (entity set and key form, not the record), and for a PATCH the two headers
     # that decide its message; the table of a leading "$n" is looked up each time.
@@ -794,7 +793,7 @@ def _operation(
         key += (str(headers.get("if-none-match", "").strip() == "*"), str("if-match" in headers))
     facts = urls.get(key)
     if facts is None:
-        facts = _url_facts(method, url, req.scope, headers, body, names, tables_by_cid,
+        facts = _url_facts(method, url, scope, headers, body, names, tables_by_cid,
                            knows_upsert, lookups)  # fmt: skip
         if (
             facts[8]
@@ -806,11 +805,11 @@ def _operation(
         if guid is not None:
             facts = (*facts[:2], guid, *facts[3:])
         if facts[5]:  # a "$n" URL: the table of the part with that Content-ID
-            facts = (facts[0], tables_by_cid.get((req.scope, facts[5][0])), *facts[2:])
+            facts = (facts[0], tables_by_cid.get((scope, facts[5][0])), *facts[2:])
     message, table, ident, head, problems, url_refs, relationship, related, _ = facts
     raw = {"method": method, "url": url, "headers": headers, "body": body,
-           "content_id": req.content_id}  # fmt: skip
-    refs = list(url_refs)
+           "content_id": content_id}  # fmt: skip
+    refs: t.Sequence[str] = url_refs
     data: dict[str, t.Any] | None = None
     if isinstance(body, dict):
         data = body
@@ -823,11 +822,11 @@ def _operation(
             ):
                 ref = reference_label(v)
                 if ref:
-                    refs.append(ref)
+                    refs = (*refs, ref)
     return _new(Operation, (  # the order of Operation's fields
         index, message, table, None, ident,
         data if message not in ("Associate", "Disassociate") else None,
-        data if not head else None, req.content_id, relationship, related, req.line,
-        req.column, path, raw, problems,
-        tuple(dict.fromkeys(refs)) if refs else (), req.scope, None, None, None,
+        data if not head else None, content_id, relationship, related, line, column, path,
+        raw, problems, tuple(dict.fromkeys(refs)) if len(refs) > 1 else refs, scope, None,
+        None, None,
     ))  # fmt: skip

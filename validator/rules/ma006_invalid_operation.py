@@ -49,8 +49,6 @@ def _needs(
     def check(op: Operation, ctx: Context) -> t.Sequence[str]:
         if op.problems:
             return op.problems
-        if op.scope is not None and reference_label(op.id) is not None:
-            return ()  # a $batch URL naming an unknown Content-ID: MA008 says so, not "add table"
         found: list[str] = []
         if table_missing is not None:
             found.append(table_missing)
@@ -65,6 +63,8 @@ def _needs(
                 found.append(f'{message} needs a "relationship" (the relationship\'s schema name)')
             if not op.related:
                 found.append(f'{message} needs at least one "related" record')
+        if found and op.scope is not None and reference_label(op.id) is not None:
+            return ()  # a $batch URL naming an unknown Content-ID: MA008 says so, not "add table"
         return found
 
     return check

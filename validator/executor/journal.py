@@ -265,13 +265,33 @@ def _decode_op(key: str, seq: int | None, raw: t.Any) -> Op | Damage:
         return Damage(key, seq, f"not valid JSON: {exc}")
     if not isinstance(value, dict):
         return Damage(key, seq, "not an operation (a JSON object)")
-    if value.get("seq") != seq:
+    if type(value.get("seq")) is not int or value["seq"] != seq:
         return Damage(key, seq, f"its stored sequence number is {value.get('seq')!r}")
     if value.get("state") not in STATES:
         return Damage(key, seq, f"unknown state {value.get('state')!r}")
     if not isinstance(value.get("message"), str):
         return Damage(key, seq, "no message")
+    if not value["message"]:
+        return Damage(key, seq, "an empty message")
     return t.cast(Op, value)
+
+
+# What an intact entry is, for the check before an append (Journal._damaged_entries): the
+# checks of _decode_op and _decode_rows in SQL, so that a journal of 100,000 operations is
+# checked without building them in Python. A row this lets through is one they accept; a row
+# it flags is decoded by _decode_op, which says why (or, where SQLite is stricter than Python's
+# json, that it is intact). Keep the three in step: tests/unit/executor/test_journal.py checks
+# that every kind of damage the readers name is flagged here. NULLs (a missing key) count as
+# damage: IFNULL, since NOT NULL would let the row through.
+_INTACT_SQL = (
+    "CASE WHEN json_valid(value) THEN IFNULL("
+    "json_type(value) = 'object' AND msgavail_ascii(CAST(value AS BLOB))"
+    " AND json_type(value, '$.seq') = 'integer' AND json_extract(value, '$.seq') = seq"
+    " AND json_type(value, '$.state') = 'text'"
+    f" AND json_extract(value, '$.state') IN ({', '.join(repr(s) for s in STATES)})"
+    " AND json_type(value, '$.message') = 'text' AND json_extract(value, '$.message') <> ''"
+    ", 0) ELSE 0 END"
+)
 
 
 def _decode_rows(
@@ -283,7 +303,7 @@ def _decode_rows(
     """Decode ``(seq, value)`` rows into ``ops`` (those in ``states``) and ``damaged``; the
     last sequence number seen. The common case costs an ASCII decode (the journal escapes
     every non-ASCII character, so any other byte is damage), one ``json.loads`` of text and
-    four checks; anything else takes :func:`_decode_op` to say why."""
+    the checks _INTACT_SQL makes in SQL; anything else takes :func:`_decode_op` to say why."""
     loads, append, last, known = json.loads, ops.append, 0, _STATE_SET
     for seq, raw in rows:
         last = seq
@@ -293,9 +313,11 @@ def _decode_rows(
             value = None
         if (
             type(value) is dict
-            and value.get("seq") == seq
+            and type(value.get("seq")) is int
+            and value["seq"] == seq
             and value.get("state") in known
             and type(value.get("message")) is str
+            and value["message"]
         ):
             if states is None or value["state"] in states:
                 append(t.cast(Op, value))
@@ -505,17 +527,15 @@ class Journal:
         return notices
 
     def _damaged_entries(self) -> list[Damage]:
-        """The operations that do not decode, found in SQL (SQLite's json_valid; and ASCII,
-        since entries are written with every non-ASCII character escaped, so a byte >= 0x80
-        is damage, e.g. invalid UTF-8) without building every operation in Python."""
+        """The operations the readers would refuse, found in SQL (``_INTACT_SQL``: JSON, an
+        object, ASCII as written, its sequence number, a known state, a message) without
+        building every operation in Python; each flagged row is then decoded to say why."""
         self._con.create_function(
             "msgavail_ascii", 1, lambda b: isinstance(b, bytes) and b.isascii(), deterministic=True
         )
         with self._sql_errors():
             rows = self._con.execute(
-                f"SELECT seq, value FROM {_OPS} WHERE NOT"
-                " CASE WHEN json_valid(value) THEN json_type(value) = 'object'"
-                " AND msgavail_ascii(CAST(value AS BLOB)) ELSE 0 END"
+                f"SELECT seq, value FROM {_OPS} WHERE NOT {_INTACT_SQL}"
             ).fetchall()
         found: list[Damage] = []
         _decode_rows(rows, (), [], found)

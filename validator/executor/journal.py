@@ -265,7 +265,7 @@ def _decode_op(key: str, seq: int | None, raw: t.Any) -> Op | Damage:
         return Damage(key, seq, f"not valid JSON: {exc}")
     if not isinstance(value, dict):
         return Damage(key, seq, "not an operation (a JSON object)")
-    if type(value.get("seq")) is not int or value["seq"] != seq:
+    if value.get("seq") != seq:
         return Damage(key, seq, f"its stored sequence number is {value.get('seq')!r}")
     if value.get("state") not in STATES:
         return Damage(key, seq, f"unknown state {value.get('state')!r}")
@@ -281,13 +281,13 @@ def _decode_op(key: str, seq: int | None, raw: t.Any) -> Op | Damage:
 # checked without building them in Python. A row this lets through is one they accept; a row
 # it flags is decoded by _decode_op, which says why (or, where SQLite is stricter than Python's
 # json, that it is intact). Keep the three in step: tests/unit/executor/test_journal.py checks
-# that every kind of damage the readers name is flagged here. NULLs (a missing key) count as
-# damage: IFNULL, since NOT NULL would let the row through.
+# that every kind of damage the readers name is flagged here. Each json_* call costs (they
+# share one parse per row): ``+seq`` has no affinity, so a stored "7" is not 7 (as in Python),
+# 7.0 is (as in Python); json_extract returns a JSON text only for a string, so the state
+# needs no json_type; a missing key is NULL, which IFNULL makes damage (NOT NULL would pass).
 _INTACT_SQL = (
-    "CASE WHEN json_valid(value) THEN IFNULL("
-    "json_type(value) = 'object' AND msgavail_ascii(CAST(value AS BLOB))"
-    " AND json_type(value, '$.seq') = 'integer' AND json_extract(value, '$.seq') = seq"
-    " AND json_type(value, '$.state') = 'text'"
+    "CASE WHEN json_valid(value) THEN IFNULL(msgavail_ascii(CAST(value AS BLOB))"
+    " AND json_extract(value, '$.seq') = +seq"
     f" AND json_extract(value, '$.state') IN ({', '.join(repr(s) for s in STATES)})"
     " AND json_type(value, '$.message') = 'text' AND json_extract(value, '$.message') <> ''"
     ", 0) ELSE 0 END"
@@ -313,9 +313,9 @@ def _decode_rows(
             value = None
         if (
             type(value) is dict
-            and type(value.get("seq")) is int
-            and value["seq"] == seq
-            and value.get("state") in known
+            and value.get("seq") == seq
+            and type(value.get("state")) is str  # hashable, for the set
+            and value["state"] in known
             and type(value.get("message")) is str
             and value["message"]
         ):
@@ -706,10 +706,12 @@ class Journal:
             row = self._con.execute(f"SELECT value FROM {_OPS} WHERE seq = ?", (seq,)).fetchone()
         if row is None:
             return None
-        found = _decode_op(op_key(seq), seq, row[0])
-        if isinstance(found, Damage):
-            raise self.damaged_error([found])
-        return found
+        ops: list[Op] = []
+        damaged: list[Damage] = []
+        _decode_rows([(seq, row[0])], None, ops, damaged)  # the checks every reader makes
+        if damaged:
+            raise self.damaged_error(damaged)
+        return ops[0]
 
     def scan(self, states: t.Container[str] | None = None) -> Scan:
         """Every readable operation in sequence order (optionally only those in ``states``)

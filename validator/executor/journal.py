@@ -530,9 +530,8 @@ class Journal:
         """The operations the readers would refuse, found in SQL (``_INTACT_SQL``: JSON, an
         object, ASCII as written, its sequence number, a known state, a message) without
         building every operation in Python; each flagged row is then decoded to say why."""
-        self._con.create_function(
-            "msgavail_ascii", 1, lambda b: isinstance(b, bytes) and b.isascii(), deterministic=True
-        )
+        # bytes.isascii itself, no wrapper: a Python frame per row was a fifth of the check.
+        self._con.create_function("msgavail_ascii", 1, bytes.isascii, deterministic=True)
         with self._sql_errors():
             rows = self._con.execute(
                 f"SELECT seq, value FROM {_OPS} WHERE NOT {_INTACT_SQL}"

@@ -255,7 +255,8 @@ def test_an_entry_that_is_json_but_no_valid_operation_is_named_with_why(
 def _ops_table(data_dir) -> list[tuple[int, bytes]]:
     con = sqlite3.connect(_db(data_dir))
     try:
-        return con.execute("SELECT seq, CAST(value AS BLOB) FROM msgavail_ops ORDER BY seq").fetchall()
+        rows = con.execute("SELECT seq, CAST(value AS BLOB) FROM msgavail_ops ORDER BY seq")
+        return rows.fetchall()
     finally:
         con.close()
 

@@ -99,6 +99,9 @@ class _Lines:
         """The number of the current block's last line (``number`` counts back from it)."""
         self.current: t.Iterator[str] = iter(())
         """The current block's lines (a list iterator: it knows how many are left)."""
+        self.text = ""
+        self.lines: list[str] = []
+        self.mark = (0, 0)
         self._stream = itertools.chain.from_iterable(self._blocks(fh))
 
     def __iter__(self) -> t.Iterator[str]:
@@ -139,13 +142,15 @@ class _Lines:
             if "\r" in text:
                 text = text.replace("\r\n", "\n")
             lines = text.split("\n")
-            del text
             self._newline_at_end = not lines[-1]
             if self._newline_at_end:
                 lines.pop()
             self.last = number + len(lines)
             self.current = iter(lines)
-            del lines
+            # Kept for the whole-part shortcut (see _fast_part): the block's text (line ends
+            # as "\n") and its lines, and a line of it whose offset in the text is known.
+            self.text, self.lines, self.mark = text, lines, (0, 0)
+            del text, lines
             yield self.current
 
     @property
@@ -253,6 +258,95 @@ def _body(src: _Lines, chunks: list[str], body_line: int) -> t.Any:
         raise src.error("invalid JSON request body: nested too deeply", body_line) from None
 
 
+# The usual application/http part, from the line after its delimiter through the next
+# delimiter line, in the block's text (line ends are "\n" there): header lines (each starting
+# with a letter; _head_fields requires a ":" in each), a blank line, "METHOD URL HTTP/1.1",
+# header lines, a blank line, at most one body line (not starting with "-"), a delimiter line.
+# Anything else (blank lines that are spaces, more blank lines, bodies over several lines,
+# spaces in the URL, a part that crosses the block's end, an error) is left to the line loops.
+_PART = re.compile(
+    r"((?:[A-Za-z][^\n]*\n)*)\n"
+    r"([A-Z]+) ([!-~]+) HTTP/1\.1\n"
+    r"((?:[A-Za-z][^\n]*\n)*)\n"
+    r"(?:([^\n-][^\n]*|)\n)?"
+    r"(--[^\n]*)"
+)
+_HeadCache = dict[str, dict[str, str]]
+_MULTIPART = "\n"  # a key no header line has: in _head_fields' answer for a changeset's head
+
+
+def _head_fields(block: str, cache: _HeadCache, part: bool = False) -> dict[str, str] | None:
+    """The header lines of ``block`` (each ending in "\n") as the line loops read them, or None
+    when one is not a header line (no ":"); each block is split once per file (callers copy
+    what they hand on). ``part``: a part's own headers, marked when they open a changeset."""
+    fields: dict[str, str] = {}
+    for text in block.split("\n")[:-1]:
+        name, colon, value = text.partition(":")
+        if not colon:
+            return None
+        fields[name.strip().lower()] = value.strip()
+    if part and fields.get("content-type", "").lower().startswith("multipart/"):
+        fields[_MULTIPART] = ""  # a changeset's part (what _fast_part leaves to the loops)
+    if len(cache) < _KNOWN_LINES and len(block) < 1000:
+        cache[block] = fields
+    return fields
+
+
+def _fast_part(
+    src: _Lines, meaning: dict[str, str], scope: str, parts: _HeadCache, cache: _HeadCache
+) -> tuple[_Request, str] | None:
+    """The next part read whole with ``_PART`` (and the delimiter that ends it) when it has the
+    usual shape; None, having read nothing, otherwise. What it answers is what the line loops
+    of ``_multipart`` answer for the same lines (tests/unit/lint/test_batch_fast_paths.py)."""
+    lines = src.lines
+    at = len(lines) - _left(src.current)  # the index of the next line in the block
+    known, offset = src.mark
+    if at != known:
+        if at < known:
+            known = offset = 0
+        offset += sum(map(len, lines[known:at])) + at - known
+    m = _PART.match(src.text, offset)
+    if m is None:
+        src.mark = (at, offset)
+        return None
+    part_block, method, url, head_block, body_text, delimiter = m.groups()
+    stop = meaning.get(delimiter.rstrip())
+    if stop is not _NEXT and stop is not _CLOSE:  # a body line, or the enclosing batch's
+        src.mark = (at, offset)
+        return None
+    part = parts.get(part_block)
+    if part is None:
+        part = _head_fields(part_block, parts, True)
+    request = cache.get(head_block)
+    if request is None:
+        request = _head_fields(head_block, cache)
+    if part is None or request is None or _MULTIPART in part:  # not headers, or a changeset
+        src.mark = (at, offset)
+        return None
+    headers = dict(request)
+    part_lines = part_block.count("\n")
+    number = src.last - len(lines) + at + part_lines + 2  # the request line's
+    head_lines = head_block.count("\n")
+    body: t.Any = None
+    if body_text and not body_text.isspace():
+        try:  # the usual JSON body, decoded in C (as _body does first)
+            body, end = _SCAN(body_text, 0)
+        except (StopIteration, ValueError, RecursionError):
+            end = -1
+        if end != len(body_text):
+            try:
+                body = _body(src, [body_text, "\n"], number + head_lines + 2)
+            except PlanError:  # the line loops explain it
+                src.mark = (at, offset)
+                return None
+    used = part_lines + head_lines + 4 + (body_text is not None)
+    # On past the delimiter: a list iterator's index set (its pickle support), in C.
+    src.current.__setstate__(at + used)  # type: ignore[attr-defined]
+    src.mark = (at + used, m.end() + 1)
+    cid = part.get("content-id") or request.get("content-id")
+    return _new(_Request, (method, url, headers, body, number, 1, cid, scope)), stop
+
+
 def _multipart(src: _Lines, batch: _Stops, opened: bool, where: int) -> t.Iterator[_Request]:
     """The requests of a batch body and of the changesets in it, in order.
 
@@ -269,7 +363,15 @@ def _multipart(src: _Lines, batch: _Stops, opened: bool, where: int) -> t.Iterat
     stop = _NEXT if opened else _skip_to_stop(src, stops)
     if stop == _CLOSE:
         raise src.error(f"no '{stops.delim}' part in the multipart body", where)
+    heads: _HeadCache = {}
+    part_heads: _HeadCache = {}
     while True:
+        while stop == _NEXT:
+            fast = _fast_part(src, stops.meaning, scope, part_heads, heads)
+            if fast is None:
+                break
+            req, stop = fast
+            yield req
         if stop != _NEXT:
             if stop == _CLOSE and scope:  # the changeset is closed: on with the batch
                 scope, stops = "", batch
@@ -503,7 +605,7 @@ def iter_batch(
     scope = ""
     knows_upsert = names is not None and names.message("Upsert") is not None
     lookups: dict[str, tuple[str | None, str | None]] = {}
-    urls: dict[tuple[str, str], _Facts] = {}
+    urls: dict[tuple[str, ...], _Facts] = {}
     for index, req in enumerate(_requests(_Lines(source, path))):
         if req.scope != scope:
             # A Content-ID is visible only inside its changeset, and a changeset's parts are
@@ -529,7 +631,9 @@ def _url_facts(
     lookups: dict[str, tuple[str | None, str | None]],
 ) -> _Facts:
     """What the request line says (see the module's mapping), and whether that is all it
-    depends on (``cacheable``: no Content-ID reference, no PATCH, no $ref)."""
+    depends on besides the table of a Content-ID it starts with and, for a PATCH, its
+    If-Match and If-None-Match headers (``cacheable``: no $ref, whose body names the related
+    record; see _operation)."""
     if "://" in url:  # absolute: the path of the URL
         try:
             parts = urllib.parse.urlsplit(url)
@@ -545,7 +649,7 @@ def _url_facts(
     else:
         rel = raw_path[_API_PREFIX.match(raw_path).end() :]  # type: ignore[union-attr]  # or ""
     segs = _segments(urllib.parse.unquote(rel) if "%" in rel else rel)
-    cacheable = method != "PATCH"  # a PATCH depends on its headers
+    cacheable = True
     refs: list[str] = []
     problems: list[str] = []
     message: str | None = None
@@ -564,7 +668,6 @@ def _url_facts(
         first = segs[0]
         label = reference_label(first) if first[:1] == "$" else None
         if label is not None:
-            cacheable = False  # the table is the one of the Content-ID's part
             refs.append(label)
             head, table, key = True, tables_by_cid.get((scope, label)), first
             ident = first
@@ -668,25 +771,45 @@ def _operation(
     tables_by_cid: dict[tuple[str, str], str | None],
     knows_upsert: bool,
     lookups: dict[str, tuple[str | None, str | None]],
-    urls: dict[tuple[str, str], _Facts],
+    urls: dict[tuple[str, ...], _Facts],
 ) -> Operation:
     """``req`` as an operation; ``knows_upsert``: the data has an Upsert message; ``lookups``:
     (table, message) by URL segment name, ``urls``: what each request line said, for this file
     (a request line that depends on nothing else is read once)."""
-    url = req.url
-    method = req.method.upper()
-    body = req.body
-    headers = req.headers
-    facts = urls.get((method, url))
+    method, url, headers, body, line, column, content_id, scope = req
+    method = method.upper()
+    # What a request line means is kept per file by its shape: the URL with a GUID key as a
+    # placeholder (entity set and key form, not the record), and for a PATCH the two headers
+    # that decide its message; the table of a leading "$n" is looked up each time.
+    guid: str | None = None
+    opening = url.find("(")
+    if opening > 0:
+        closing = url.find(")", opening)
+        if closing - opening in (37, 39) and is_guid(url[opening + 1 : closing]):
+            guid = url[opening + 1 : closing].strip("{}")
+            shape = url[: opening + 1] + "\x00" + url[closing:]
+    key: tuple[str, ...] = (method, shape if guid is not None else url)
+    if method == "PATCH":
+        key += (str(headers.get("if-none-match", "").strip() == "*"), str("if-match" in headers))
+    facts = urls.get(key)
     if facts is None:
-        facts = _url_facts(method, url, req.scope, headers, body, names, tables_by_cid,
+        facts = _url_facts(method, url, scope, headers, body, names, tables_by_cid,
                            knows_upsert, lookups)  # fmt: skip
-        if facts[8] and len(urls) < _LOOKUPS:
-            urls[(method, url)] = facts
+        if (
+            facts[8]
+            and len(urls) < _LOOKUPS
+            and (guid is None or (facts[2] == guid and not facts[4]))  # GUID: just the id
+        ):
+            urls[key] = facts
+    else:
+        if guid is not None:
+            facts = (*facts[:2], guid, *facts[3:])
+        if facts[5]:  # a "$n" URL: the table of the part with that Content-ID
+            facts = (facts[0], tables_by_cid.get((scope, facts[5][0])), *facts[2:])
     message, table, ident, head, problems, url_refs, relationship, related, _ = facts
     raw = {"method": method, "url": url, "headers": headers, "body": body,
-           "content_id": req.content_id}  # fmt: skip
-    refs = list(url_refs)
+           "content_id": content_id}  # fmt: skip
+    refs: t.Sequence[str] = url_refs
     data: dict[str, t.Any] | None = None
     if isinstance(body, dict):
         data = body
@@ -699,11 +822,11 @@ def _operation(
             ):
                 ref = reference_label(v)
                 if ref:
-                    refs.append(ref)
+                    refs = (*refs, ref)
     return _new(Operation, (  # the order of Operation's fields
         index, message, table, None, ident,
         data if message not in ("Associate", "Disassociate") else None,
-        data if not head else None, req.content_id, relationship, related, req.line,
-        req.column, path, raw, problems,
-        tuple(dict.fromkeys(refs)) if refs else (), req.scope, None, None, None,
+        data if not head else None, content_id, relationship, related, line, column, path,
+        raw, problems, tuple(dict.fromkeys(refs)) if len(refs) > 1 else refs, scope, None,
+        None, None,
     ))  # fmt: skip

@@ -233,3 +233,26 @@ def test_a_429_slows_every_worker_and_parks_nothing(tmp_path, start_emulator, ca
     doc = report.to_json()
     assert doc["throttled"] == report.throttled and doc["waited_seconds"] > 0
     assert doc["ops_per_second"] > 0
+
+
+def test_the_existence_query_is_chunked_and_follows_the_server_s_pages(
+    tmp_path, start_emulator, capsys, env, monkeypatch
+):
+    from validator.executor import playback
+
+    cache_dir, data_dir = env
+    emu = start_emulator(seed=executor_seed(), max_page_size=5)
+    assert run_cli(["harvest", "--org", emu.url], capsys).exit_code == 0
+    queued = _queue(tmp_path, emu, capsys, _creates("account", 12))
+    monkeypatch.setattr(playback, "QUERY_IDS", 7)  # 12 ids: a query of 7, then one of 5
+    emu.faults.lose_response(path="accounts/" + BULK)
+    emu.reset_log()
+    report, ops = _sync(emu, data_dir, cache_dir, retries=0)
+    assert report.aborted is None and not report.parked, report.lines()
+    assert {op["note"] for op in ops} == {"already applied (an earlier answer was lost)"}
+    gets = emu.requests("accounts", "GET")
+    assert len(gets) == 3  # 7 rows in pages of 5 (two requests), then 5 rows in one
+    assert sum("$skiptoken" in r.query for r in gets) == 1
+    assert emu.count("accounts/" + BULK) == 1 and emu.count("$batch") == 0
+    creates = writes.state(emu.store).creates
+    assert [creates[("accounts", op["id"])] for op in queued] == [1] * 12

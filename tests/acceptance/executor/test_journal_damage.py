@@ -250,3 +250,39 @@ def test_an_entry_that_is_json_but_no_valid_operation_is_named_with_why(
     assert code == 1
     assert [op["x-msgavail-seq"] for op in plan["operations"]] == [s for s in queued if s != 7]
     assert reason in plan["x-msgavail-export"]["unreadable"][0]
+
+
+def _ops_table(data_dir) -> list[tuple[int, bytes]]:
+    con = sqlite3.connect(_db(data_dir))
+    try:
+        rows = con.execute("SELECT seq, CAST(value AS BLOB) FROM msgavail_ops ORDER BY seq")
+        return rows.fetchall()
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize(
+    ("entry", "reason"),
+    [
+        (b'{"seq": 8, "state": "pending", "message": "Create"}', "its stored sequence number is 8"),
+        (b'{"seq": "7", "state": "pending", "message": "Create"}', "sequence number is '7'"),
+        (b'{"state": "pending", "message": "Create"}', "sequence number is None"),
+        (b'{"seq": 7, "state": "asleep", "message": "Create"}', "unknown state 'asleep'"),
+        (b'{"seq": 7, "message": "Create"}', "unknown state None"),
+        (b'{"seq": 7, "state": ["pending"], "message": "Create"}', "unknown state ['pending']"),
+        (b'{"seq": 7, "state": "pending", "table": "account"}', "no message"),
+        (b'{"seq": 7, "state": "pending", "message": 7}', "no message"),
+        (b'{"seq": 7, "state": "pending", "message": ""}', "an empty message"),
+    ],
+)
+def test_run_offline_appends_nothing_after_an_entry_that_is_no_valid_operation(
+    tmp_path, data_dir, capsys, queued, entry, reason
+):
+    _sql(data_dir, "UPDATE msgavail_ops SET value = CAST(? AS TEXT) WHERE seq = ?", entry, 7)
+    before = _ops_table(data_dir)
+    result = run_cli(["run", _plan(tmp_path, 2, 100, "more.json"), "--offline"], capsys)
+    _refused(result, "#7 (", reason, "queue export", "queue repair")
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert _ops_table(data_dir) == before  # nothing appended, nothing rewritten
+    listing = run_cli(["queue"], capsys)  # the readers name the same entry, for the same reason
+    _refused(listing, "#7 (", reason)

@@ -266,3 +266,54 @@ def test_an_old_format_entry_that_cannot_be_converted_is_named_not_dropped(tmp_p
         scan = j.scan()
         assert [op["seq"] for op in scan.ops] == [1, 2, 4, 5]
         assert [d.key for d in scan.damaged] == ["op:7x"]
+
+
+# Entries damaged in each way the readers name, as (stored text, reason), for seq 2.
+_DAMAGED_ENTRIES = [
+    ('{"seq": 2, "state": "pend', "not valid JSON"),
+    ("[2]", "not an operation"),
+    ('"an operation"', "not an operation"),
+    ('{"seq": [2], "state": "pending", "message": "Create"}', "sequence number is [2]"),
+    ('{"seq": 2, "state": {"s": 1}, "message": "Create"}', "unknown state {'s': 1}"),
+    ('{"seq": 2, "state": "pending", "message": ["Create"]}', "no message"),
+    ('{"seq": 3, "state": "pending", "message": "Create"}', "sequence number is 3"),
+    ('{"seq": "2", "state": "pending", "message": "Create"}', "sequence number is '2'"),
+    ('{"state": "pending", "message": "Create"}', "sequence number is None"),
+    ('{"seq": 2, "state": "asleep", "message": "Create"}', "unknown state 'asleep'"),
+    ('{"seq": 2, "state": ["pending"], "message": "Create"}', "unknown state ['pending']"),
+    ('{"seq": 2, "message": "Create"}', "unknown state None"),
+    ('{"seq": 2, "state": "pending"}', "no message"),
+    ('{"seq": 2, "state": "pending", "message": 7}', "no message"),
+    ('{"seq": 2, "state": "pending", "message": null}', "no message"),
+    ('{"seq": 2, "state": "pending", "message": ""}', "an empty message"),
+    ('{"seq": 2, "state": "pending", "message": "Cr\u00e9ate"}', "not ASCII JSON as written"),
+]
+
+
+@pytest.mark.parametrize(("entry", "reason"), _DAMAGED_ENTRIES)
+def test_the_check_before_an_append_flags_what_the_readers_name(tmp_path, entry, reason):
+    """One definition of damage: the SQL check verify() runs before an append flags every
+    entry the readers (scan, ops, get) refuse, with the readers' reason."""
+    path = str(tmp_path / "j")
+    with Journal.open(path) as j:
+        j.append_many([{"message": "Create", "table": "account"} for _ in range(3)])
+    con = sqlite3.connect(os.path.join(path, "cache.db"))
+    con.execute("UPDATE msgavail_ops SET value = ? WHERE seq = 2", (entry,))
+    con.commit()
+    con.close()
+    with Journal.open(path) as j:
+        scanned = j.scan().damaged
+        assert [(d.seq, reason in d.reason) for d in scanned] == [(2, True)], scanned
+        with pytest.raises(JournalDamagedError) as caught:
+            j.verify()
+        assert "#2 (" in str(caught.value) and reason in str(caught.value)
+        assert caught.value.damaged == (2,)
+        with pytest.raises(JournalDamagedError):
+            j.get(2)
+
+
+def test_the_check_before_an_append_passes_an_intact_journal(journal, engine):
+    journal.append_many([{"message": "Create", "table": "account", "data": {"n": "é"}}])
+    journal.append_many([{"message": "Update", "table": "account", "id": "x", "data": {}}])
+    assert journal.verify() == [] and journal._damaged_entries() == []
+    assert [op["seq"] for op in journal.ops()] == [1, 2]

@@ -146,6 +146,10 @@ def _msgavail(*args: str, **kw: t.Any) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "validator.cli", *args], **kw)
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_during_a_harvest_exits_130_without_a_traceback(tmp_path: t.Any) -> None:
     # A server that accepts the connection and never answers: the harvest is waiting for
     # the response when the user presses Ctrl-C.
@@ -154,9 +158,13 @@ def test_ctrl_c_during_a_harvest_exits_130_without_a_traceback(tmp_path: t.Any) 
         server.listen()
         port = server.getsockname()[1]
         env = {**os.environ, "DATAVERSE_TOKEN": "some-token", "MSGAVAIL_CACHE_DIR": str(tmp_path)}
+        # A shell starts background jobs with SIGINT ignored, and an ignored signal stays
+        # ignored across exec: give the child the disposition a terminal user's process has,
+        # so the test holds however the suite itself was started (`.ci/run &`, nohup...).
         proc = _msgavail(
             "harvest", "--org", f"http://127.0.0.1:{port}",
             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            preexec_fn=_default_sigint,
         )  # fmt: skip
         try:
             server.settimeout(30)

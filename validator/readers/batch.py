@@ -186,6 +186,22 @@ def _header(src: _Lines, text: str, headers: dict[str, str]) -> None:
     headers[name.strip().lower()] = value.strip()
 
 
+def _header_field(
+    src: _Lines, text: str, known: dict[str, tuple[str, str]]
+) -> tuple[str, str] | None:
+    """A header line not seen before as ``(name, value)``, remembered in ``known`` (a file
+    repeats the same few header lines); None for the blank line that ends the headers."""
+    name, colon, value = text.partition(":")
+    if not colon:
+        if not text or text.isspace():
+            return None
+        raise src.error(f"expected a header line 'Name: value', got {text[:60]!r}")
+    field = (name.strip().lower(), value.strip())
+    if len(known) < _KNOWN_LINES and len(text) < 200:
+        known[text] = field
+    return field
+
+
 class _Stops:
     """The delimiter lines that end a part, and what each one means."""
 
@@ -390,16 +406,9 @@ def _multipart(src: _Lines, batch: _Stops, opened: bool, where: int) -> t.Iterat
             if text[:2] == "--" and text.rstrip() in meaning:
                 what = "has no request line" if part_headers else "is empty"
                 raise src.error(f"a multipart part {what}", header_line)
-            field = known.get(text)
+            field = known.get(text) or _header_field(src, text, known)
             if field is None:
-                name, colon, value = text.partition(":")
-                if not colon:
-                    if not text or text.isspace():
-                        break
-                    _header(src, text, part_headers)  # raises: not a header line
-                field = (name.strip().lower(), value.strip())
-                if len(known) < _KNOWN_LINES and len(text) < 200:
-                    known[text] = field
+                break
             part_headers[field[0]] = field[1]
         ctype = part_headers.get("content-type", "")
         if ctype.lower().startswith("multipart/"):
@@ -455,16 +464,9 @@ def _multipart(src: _Lines, batch: _Stops, opened: bool, where: int) -> t.Iterat
                 stop = meaning.get(text.rstrip())
                 if stop is not None:
                     break
-            field = known.get(text)
+            field = known.get(text) or _header_field(src, text, known)
             if field is None:
-                name, colon, value = text.partition(":")
-                if not colon:
-                    if not text or text.isspace():
-                        break
-                    _header(src, text, headers)  # raises: not a header line
-                field = (name.strip().lower(), value.strip())
-                if len(known) < _KNOWN_LINES and len(text) < 200:
-                    known[text] = field
+                break
             headers[field[0]] = field[1]
         body: t.Any = None
         if stop is None:

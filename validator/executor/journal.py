@@ -824,22 +824,6 @@ class Journal:
             what = f"local record {key.decode('utf-8', 'replace')}"
             yield t.cast(LocalRecord, self._loads(what, value))
 
-    def all_records(self) -> tuple[list[LocalRecord], list[str]]:
-        """Every readable local record, and the keys of those that cannot be read."""
-        good: list[LocalRecord] = []
-        bad: list[str] = []
-        with self._sql_errors():
-            rows = self._con.execute(f"SELECT key, value FROM {_RECORDS}").fetchall()
-        for key, value in rows:
-            try:
-                rec = json.loads(value)
-                if not isinstance(rec, dict) or "table" not in rec or "id" not in rec:
-                    raise ValueError("not a record")
-                good.append(t.cast(LocalRecord, rec))
-            except (ValueError, TypeError):
-                bad.append(key.decode("utf-8", "replace") if isinstance(key, bytes) else key)
-        return good, bad
-
 
 _FORMAT1_OPS = "key >= 'op:' AND key < 'op;' AND raw = 1"
 _FORMAT1_RECORDS = "key >= 'rec:' AND key < 'rec;' AND raw = 1"
